@@ -1,0 +1,281 @@
+#include "server/commands.h"
+
+#include <unistd.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mux/registry.h"
+#include "server/control_client.h"
+#include "server/daemon.h"
+
+namespace roam::server {
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: roam-server COMMAND [ARGS...]
+
+The per-user roam daemon and the commands that talk to it. The daemon starts
+on demand and exits when its last session ends.
+
+commands:
+  new NAME [--size COLSxROWS] [-- CMD ARGS...]   start a detached session
+  ls                                            list sessions
+  kill NAME                                     end a session
+  rename OLD NEW                                rename a session
+  history NAME [--lines N] [--grep TEXT] [-i] [--ansi]
+                                                print a session's scrollback and screen
+  info                                          show the daemon's pid, version, directory
+  daemon [--foreground]                         run the daemon
+
+  --version   print the version and exit
+  --help      print this help (or COMMAND --help)
+
+The runtime directory is $ROAM_RUNTIME_DIR, else $XDG_RUNTIME_DIR/roam, else /tmp/roam-$UID.
+)";
+
+// Messages carry the name the user typed: `roam ls` runs us as "roam".
+std::string program = "roam-server";
+
+int error(std::string_view message) {
+  fmt::print(stderr, "{}: {}\n", program, message);
+  return 1;
+}
+
+int usage_error(std::string_view message) {
+  fmt::print(stderr, "{}: {}\n(see {} --help)\n", program, message, program);
+  return 2;
+}
+
+bool parse_size(std::string_view s, uint32_t& cols, uint32_t& rows) {
+  const auto x = s.find('x');
+  if (x == std::string_view::npos) return false;
+  auto c = std::from_chars(s.data(), s.data() + x, cols);
+  auto r = std::from_chars(s.data() + x + 1, s.data() + s.size(), rows);
+  return c.ec == std::errc{} && c.ptr == s.data() + x && r.ec == std::errc{} && r.ptr == s.data() + s.size() &&
+         cols >= 2 && rows >= 2 && cols <= 1000 && rows <= 1000;
+}
+
+// Sends one request; prints an error answer. Returns the client for more reading.
+Result<ControlClient, int> ask(const Request& r, bool start) {
+  auto client = ControlClient::connect(locate_runtime_dir(), start);
+  if (!client) {
+    if (client.error().not_running) return fail(-1);
+    return fail(error(client.error().message));
+  }
+  if (auto sent = client->send(r); !sent) return fail(error(sent.error()));
+  return std::move(*client);
+}
+
+// For requests answered by ok or an error.
+int simple(const Request& r, bool start, std::string_view not_running_message) {
+  auto client = ask(r, start);
+  if (!client) return client.error() == -1 ? error(not_running_message) : client.error();
+  auto resp = client->receive();
+  if (!resp) return error(resp.error());
+  if (resp->kind == Response::Kind::error) return error(resp->text);
+  return 0;
+}
+
+std::string relative(int64_t then) {
+  const int64_t d = std::max<int64_t>(0, std::time(nullptr) - then);
+  if (d < 2) return "now";
+  if (d < 120) return fmt::format("{}s ago", d);
+  if (d < 7200) return fmt::format("{}m ago", d / 60);
+  if (d < 172800) return fmt::format("{}h ago", d / 3600);
+  return fmt::format("{}d ago", d / 86400);
+}
+
+int cmd_ls(const std::vector<std::string_view>& args) {
+  if (!args.empty()) return usage_error("ls takes no arguments");
+  auto client = ask(Request(Request::Kind::list), false);
+  if (!client) {
+    if (client.error() != -1) return client.error();
+    fmt::print(stderr, "no sessions\n");
+    return 0;
+  }
+  auto resp = client->receive();
+  if (!resp) return error(resp.error());
+  if (resp->kind == Response::Kind::error) return error(resp->text);
+  if (resp->sessions.empty()) {
+    fmt::print(stderr, "no sessions\n");
+    return 0;
+  }
+  struct Line {
+    std::string name, size, created, activity, clients, command;
+  };
+  std::vector<Line> lines{{"NAME", "SIZE", "CREATED", "ACTIVITY", "CLIENTS", "COMMAND"}};
+  for (const auto& s : resp->sessions) {
+    std::string command = s.command;
+    if (s.exit_status) command += fmt::format(" [exited {}]", *s.exit_status);
+    lines.push_back({s.name, fmt::format("{}x{}", s.cols, s.rows),
+                     fmt::format("{:%Y-%m-%d %H:%M}", fmt::localtime(static_cast<std::time_t>(s.created))),
+                     relative(s.last_activity), std::to_string(s.clients), command});
+  }
+  size_t w[5] = {};
+  for (const auto& l : lines) {
+    const std::string* cols[5] = {&l.name, &l.size, &l.created, &l.activity, &l.clients};
+    for (int i = 0; i < 5; ++i) w[i] = std::max(w[i], cols[i]->size());
+  }
+  for (const auto& l : lines)
+    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", l.name, w[0], l.size, w[1], l.created, w[2],
+               l.activity, w[3], l.clients, w[4], l.command);
+  return 0;
+}
+
+int cmd_new(const std::vector<std::string_view>& args) {
+  Request r(Request::Kind::new_session);
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const auto a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--size" && i + 1 < args.size()) {
+      if (!parse_size(args[++i], r.cols, r.rows)) return usage_error(fmt::format("bad size '{}': use COLSxROWS", args[i]));
+    } else if (a.starts_with("--size=")) {
+      if (!parse_size(a.substr(7), r.cols, r.rows)) return usage_error(fmt::format("bad size '{}': use COLSxROWS", a.substr(7)));
+    } else if (a.starts_with("-")) {
+      return usage_error(fmt::format("unknown option '{}'", a));
+    } else if (r.name.empty()) {
+      r.name = a;
+    } else {
+      return usage_error("put the command after '--': roam-server new NAME -- CMD ARGS...");
+    }
+  }
+  for (; i < args.size(); ++i) r.argv.emplace_back(args[i]);
+  if (r.name.empty()) return usage_error("new needs a session name");
+  if (!mux::valid_session_name(r.name)) return error(mux::invalid_name_message(r.name));
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd)) r.cwd = cwd;
+  return simple(r, true, "");
+}
+
+int cmd_kill(const std::vector<std::string_view>& args) {
+  if (args.size() != 1) return usage_error("usage: roam-server kill NAME");
+  Request r(Request::Kind::kill);
+  r.name = args[0];
+  return simple(r, false, fmt::format("no session named '{}'", r.name));
+}
+
+int cmd_rename(const std::vector<std::string_view>& args) {
+  if (args.size() != 2) return usage_error("usage: roam-server rename OLD NEW");
+  if (!mux::valid_session_name(args[1])) return error(mux::invalid_name_message(args[1]));
+  Request r(Request::Kind::rename);
+  r.name = args[0];
+  r.new_name = args[1];
+  return simple(r, false, fmt::format("no session named '{}'", r.name));
+}
+
+int cmd_history(const std::vector<std::string_view>& args) {
+  Request r(Request::Kind::history);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto a = args[i];
+    if (a == "--ansi") {
+      r.ansi = true;
+    } else if (a == "-i" || a == "--ignore-case") {
+      r.ignore_case = true;
+    } else if (a == "--lines" && i + 1 < args.size()) {
+      const auto v = args[++i];
+      auto res = std::from_chars(v.data(), v.data() + v.size(), r.lines);
+      if (res.ec != std::errc{} || res.ptr != v.data() + v.size() || r.lines == 0)
+        return usage_error(fmt::format("bad line count '{}'", v));
+    } else if (a == "--grep" && i + 1 < args.size()) {
+      r.grep = args[++i];
+      if (r.grep.empty()) return usage_error("--grep needs some text");
+    } else if (a.starts_with("-")) {
+      return usage_error(fmt::format("unknown option '{}'", a));
+    } else if (r.name.empty()) {
+      r.name = a;
+    } else {
+      return usage_error("history takes one session name");
+    }
+  }
+  if (r.name.empty()) return usage_error("history needs a session name");
+  auto client = ask(r, false);
+  if (!client) return client.error() == -1 ? error(fmt::format("no session named '{}'", r.name)) : client.error();
+  while (true) {
+    auto resp = client->receive();
+    if (!resp) return error(resp.error());
+    switch (resp->kind) {
+      case Response::Kind::data:
+        if (fwrite(resp->text.data(), 1, resp->text.size(), stdout) != resp->text.size()) return 1;  // e.g. a closed pipe
+        break;
+      case Response::Kind::end: return fflush(stdout) == 0 ? 0 : 1;
+      case Response::Kind::error: return error(resp->text);
+      default: return error("unexpected answer from the daemon");
+    }
+  }
+}
+
+int cmd_info(const std::vector<std::string_view>& args) {
+  if (!args.empty()) return usage_error("info takes no arguments");
+  const RuntimeDir dir = locate_runtime_dir();
+  auto client = ask(Request(Request::Kind::info), false);
+  if (!client) {
+    if (client.error() != -1) return client.error();
+    fmt::print("running: no\nversion: {}\nruntime_dir: {}\n", ROAM_VERSION, dir.path);
+    return 1;
+  }
+  auto resp = client->receive();
+  if (!resp) return error(resp.error());
+  if (resp->kind != Response::Kind::info) return error(resp->kind == Response::Kind::error ? resp->text : "unexpected answer");
+  const auto& i = resp->info;
+  fmt::print("running: yes\npid: {}\nversion: {}\nruntime_dir: {}\nudp_port: {}\nsessions: {}\n", i.pid, i.version,
+             i.runtime_dir, i.udp_port ? std::to_string(i.udp_port) : "none", i.sessions);
+  return 0;
+}
+
+int cmd_daemon(const std::vector<std::string_view>& args) {
+  bool foreground = false;
+  for (const auto a : args) {
+    if (a == "--foreground") foreground = true;
+    else return usage_error(fmt::format("unknown option '{}'", a));
+  }
+  const RuntimeDir dir = locate_runtime_dir();
+  auto claim = claim_runtime_dir(dir);
+  if (!claim) return error(claim.error().message);
+  return run_daemon(dir, std::move(*claim), foreground);
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv) {
+  if (argc > 0) {
+    const std::string_view name = argv[0];
+    program = std::string(name.substr(name.rfind('/') + 1));
+  }
+  if (argc < 2) {
+    fmt::print(stderr, "{}", usage);
+    return 2;
+  }
+  const std::string_view cmd = argv[1];
+  std::vector<std::string_view> args(argv + 2, argv + argc);
+  if (cmd == "--version" || cmd == "version") {
+    fmt::print("roam-server {}\n", ROAM_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "help" || (!args.empty() && args[0] == "--help")) {
+    fmt::print("{}", usage);
+    return 0;
+  }
+  if (cmd == "new") return cmd_new(args);
+  if (cmd == "ls" || cmd == "list") return cmd_ls(args);
+  if (cmd == "kill") return cmd_kill(args);
+  if (cmd == "rename") return cmd_rename(args);
+  if (cmd == "history") return cmd_history(args);
+  if (cmd == "info") return cmd_info(args);
+  if (cmd == "daemon") return cmd_daemon(args);
+  return usage_error(fmt::format("unknown command '{}'", cmd));
+}
+
+}  // namespace roam::server

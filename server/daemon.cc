@@ -1,0 +1,323 @@
+#include "server/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <uv.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "mux/registry.h"
+#include "protocol/sgr.h"
+#include "protocol/uv_handle.h"
+#include "server/control_server.h"
+#include "server/log.h"
+
+namespace roam::server {
+
+namespace {
+
+// A daemon started on demand waits this long for its first session.
+constexpr uint64_t idle_exit_ms = 10'000;
+// History is streamed in data responses of about this size.
+constexpr size_t history_chunk = 64 * 1024;
+constexpr uint64_t history_rows_per_read = 512;
+
+std::string read_small_file(int fd) {
+  char buf[64];
+  const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Rows of the live screen that belong in a transcript: trailing blank rows
+// (the cursor's empty line included) are left out.
+std::vector<Row> screen_rows(const mux::Session& s) {
+  const Screen& screen = s.terminal().screen();
+  auto blank = [](const Row& r) {
+    return std::all_of(r.cells.begin(), r.cells.end(),
+                       [](const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; });
+  };
+  int end = screen.rows();
+  while (end > 0 && blank(screen.row(end - 1))) --end;
+  std::vector<Row> rows;
+  for (int y = 0; y < end; ++y) rows.push_back(screen.row(y));
+  return rows;
+}
+
+class Daemon {
+ public:
+  Daemon(const RuntimeDir& dir, Claim claim)
+      : dir_(dir), claim_(std::move(claim)) {
+    uv_loop_init(loop_.get());
+    registry_.emplace(loop_.get());
+    control_.emplace(loop_.get(), claim_.listener.release(),
+                     [this](ControlConnection& c, Request r) { handle(c, std::move(r)); });
+    registry_->on_session_ended = [](mux::Session& s) {
+      log("session {} ended: {} exited with status {}", s.name(), s.command(), s.exit_status().value_or(-1));
+    };
+    registry_->on_empty = [this] { shutdown("the last session ended"); };
+    watch_signal(sigchld_, SIGCHLD, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->registry_->reap_children(); });
+    watch_signal(sigterm_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGTERM"); });
+    watch_signal(sigint_, SIGINT, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGINT"); });
+    uv_timer_init(loop_.get(), idle_.get());
+    idle_.get()->data = this;
+    uv_timer_start(idle_.get(), [](uv_timer_t* t) {
+      auto* d = static_cast<Daemon*>(t->data);
+      if (d->registry_->size() == 0 && d->control_->connections() == 0) d->shutdown("no session was created");
+    }, idle_exit_ms, idle_exit_ms);
+  }
+
+  int run() {
+    log("daemon started: version {}, runtime directory {}", ROAM_VERSION, dir_.path);
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+    // Close everything, then let the loop finish the close callbacks.
+    control_.reset();
+    registry_.reset();
+    sigchld_.close();
+    sigterm_.close();
+    sigint_.close();
+    idle_.close();
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+    uv_loop_close(loop_.get());
+    log("daemon stopped");
+    return 0;
+  }
+
+ private:
+  template <class F>
+  void watch_signal(UvHandle<uv_signal_t>& h, int sig, F cb) {
+    uv_signal_init(loop_.get(), h.get());
+    h.get()->data = this;
+    uv_signal_start(h.get(), cb, sig);
+  }
+
+  void shutdown(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
+    log("daemon stopping: {}", why);
+    // Only our own socket: we hold the lock, so nobody else has replaced it.
+    unlink(dir_.socket().c_str());
+    uv_stop(loop_.get());
+  }
+
+  void handle(ControlConnection& c, Request r) {
+    switch (r.kind) {
+      case Request::Kind::new_session: return new_session(c, std::move(r));
+      case Request::Kind::list: return list(c);
+      case Request::Kind::kill: return reply(c, registry_->kill(r.name));
+      case Request::Kind::rename: return reply(c, registry_->rename(r.name, r.new_name));
+      case Request::Kind::history: return history(c, std::move(r));
+      case Request::Kind::info: return info(c);
+    }
+  }
+
+  static void reply(ControlConnection& c, const Result<void, std::string>& result) {
+    if (result) c.send(Response{Response::Kind::ok});
+    else c.send(Response{Response::Kind::error, result.error()});
+    c.finish();
+  }
+
+  void new_session(ControlConnection& c, Request r) {
+    if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000)
+      return reply(c, fail(fmt::format("invalid size {}x{}", r.cols, r.rows)));
+    mux::SessionOptions options;
+    options.name = r.name;
+    options.spawn.argv = std::move(r.argv);
+    options.spawn.cwd = std::move(r.cwd);
+    options.spawn.cols = static_cast<int>(r.cols);
+    options.spawn.rows = static_cast<int>(r.rows);
+    auto s = registry_->create(std::move(options));
+    if (s) log("session {} created: {} ({}x{})", (*s)->name(), (*s)->command(), r.cols, r.rows);
+    reply(c, s ? Result<void, std::string>{} : fail(s.error()));
+  }
+
+  void list(ControlConnection& c) {
+    Response resp(Response::Kind::sessions);
+    for (const mux::Session* s : registry_->list()) {
+      SessionInfo i;
+      i.name = s->name();
+      i.cols = static_cast<uint32_t>(s->cols());
+      i.rows = static_cast<uint32_t>(s->rows());
+      i.created = s->created();
+      i.last_activity = s->last_activity();
+      i.command = s->command();
+      if (s->ended()) i.exit_status = s->exit_status().value_or(-1);
+      resp.sessions.push_back(std::move(i));
+    }
+    c.send(resp);
+    c.finish();
+  }
+
+  void info(ControlConnection& c) {
+    Response resp(Response::Kind::info);
+    resp.info.pid = getpid();
+    resp.info.version = ROAM_VERSION;
+    resp.info.runtime_dir = dir_.path;
+    resp.info.sessions = static_cast<uint32_t>(registry_->size());
+    c.send(resp);
+    c.finish();
+  }
+
+  // Streams history plus the live screen as text, a chunk at a time.
+  void history(ControlConnection& c, Request r) {
+    mux::Session* s = registry_->find(r.name);
+    if (!s) return reply(c, fail(fmt::format("no session named '{}'", r.name)));
+    struct Stream {
+      std::string name;
+      bool ansi;
+      std::vector<Row> screen;
+      std::vector<uint64_t> lines;  // with grep: the matching lines
+      bool grep;
+      uint64_t next, end;           // line numbers; screen rows follow history
+      size_t match = 0;
+    };
+    auto st = std::make_shared<Stream>();
+    st->name = r.name;
+    st->ansi = r.ansi;
+    st->screen = screen_rows(*s);
+    st->grep = !r.grep.empty();
+    const auto& h = s->history();
+    st->end = h.end() + st->screen.size();
+    st->next = h.begin();
+    if (r.lines > 0 && st->end - st->next > r.lines) st->next = st->end - r.lines;
+    if (st->grep) {
+      mux::SearchOptions opt;
+      opt.case_sensitive = !r.ignore_case;
+      opt.from = st->next;
+      st->lines = h.search(r.grep, opt, st->screen);
+    }
+    c.stream([this, st](ControlConnection& conn) {
+      mux::Session* s = registry_->find(st->name);
+      if (!s) {
+        conn.send(Response{Response::Kind::error, fmt::format("session '{}' was killed", st->name)});
+        return false;
+      }
+      const auto& h = s->history();
+      std::string out;
+      auto emit = [&](const Row& row, bool join) {
+        append_row_text(row, st->ansi, out);
+        if (!(join && row.wrapped)) out += '\n';
+      };
+      auto rows_at = [&](uint64_t first, uint64_t count) -> std::vector<Row> {
+        if (first >= h.end()) {
+          const uint64_t y = first - h.end();
+          return {st->screen.begin() + static_cast<ptrdiff_t>(y),
+                  st->screen.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(y + count, st->screen.size()))};
+        }
+        auto rows = h.read(first, std::min(count, h.end() - first));
+        return rows ? std::move(*rows) : std::vector<Row>{};
+      };
+      while (out.size() < history_chunk) {
+        if (st->grep) {
+          if (st->match == st->lines.size()) break;
+          const uint64_t line = st->lines[st->match++];
+          for (const Row& row : rows_at(line, 1)) emit(row, false);
+          continue;
+        }
+        if (st->next >= st->end) break;
+        st->next = std::max(st->next, h.begin());  // the oldest lines may have been dropped meanwhile
+        auto rows = rows_at(st->next, history_rows_per_read);
+        if (rows.empty()) {
+          st->next = st->end;
+          break;
+        }
+        st->next += rows.size();
+        for (const Row& row : rows) emit(row, true);
+      }
+      if (!out.empty()) conn.send(Response{Response::Kind::data, std::move(out)});
+      const bool more = st->grep ? st->match < st->lines.size() : st->next < st->end;
+      if (more) return true;
+      conn.send(Response{Response::Kind::end});
+      // An ended session is kept until its history has been read once.
+      if (s->ended()) {
+        log("session {} removed: its history was read after it ended", st->name);
+        (void)registry_->kill(st->name);
+      }
+      return false;
+    });
+  }
+
+  std::unique_ptr<uv_loop_t> loop_ = std::make_unique<uv_loop_t>();
+  RuntimeDir dir_;
+  Claim claim_;
+  std::optional<mux::Registry> registry_;
+  std::optional<ControlServer> control_;
+  UvHandle<uv_signal_t> sigchld_, sigterm_, sigint_;
+  UvHandle<uv_timer_t> idle_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Result<Claim, ClaimError> claim_runtime_dir(const RuntimeDir& dir) {
+  if (auto ok = prepare_runtime_dir(dir); !ok) return fail(ClaimError{false, ok.error()});
+  Claim claim;
+  claim.lock.reset(open(dir.lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!claim.lock) return fail(ClaimError{false, fmt::format("cannot open {}: {}", dir.lock(), std::strerror(errno))});
+  if (flock(claim.lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    const std::string pid = read_small_file(claim.lock.get());
+    return fail(ClaimError{true, fmt::format("a roam-server daemon is already running{}",
+                                             pid.empty() ? "" : " (pid " + pid + ")")});
+  }
+  // Holding the lock, any socket left here is a crashed daemon's: replace it.
+  const std::string path = dir.socket();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return fail(ClaimError{false, fmt::format("socket path too long: {}", path)});
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());
+  claim.listener.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!claim.listener ||
+      bind(claim.listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      chmod(path.c_str(), 0600) != 0 || listen(claim.listener.get(), 64) != 0)
+    return fail(ClaimError{false, fmt::format("cannot listen on {}: {}", path, std::strerror(errno))});
+  return claim;
+}
+
+int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground) {
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  if (!foreground) {
+    // Detach twice so the daemon is in its own session and can never
+    // acquire a controlling terminal. The socket already listens, so our
+    // caller may connect as soon as this process exits.
+    const pid_t first = fork();
+    if (first < 0) {
+      fmt::print(stderr, "roam-server: fork: {}\n", std::strerror(errno));
+      return 1;
+    }
+    if (first > 0) {
+      int status;
+      waitpid(first, &status, 0);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    }
+    setsid();
+    if (fork() != 0) _exit(0);
+    if (chdir("/") != 0) _exit(1);
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+  }
+  const std::string pid = std::to_string(getpid());
+  if (ftruncate(claim.lock.get(), 0) == 0) (void)!pwrite(claim.lock.get(), pid.data(), pid.size(), 0);
+  open_log(dir.log());
+  Daemon daemon(dir, std::move(claim));
+  const int rc = daemon.run();
+  if (!foreground) _exit(rc);
+  return rc;
+}
+
+}  // namespace roam::server
