@@ -80,6 +80,8 @@ Result<void, std::string> ControlClient::send(const Request& r) {
   while (off < frame.size()) {
     const ssize_t n = ::send(fd_.get(), frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    // The daemon may have answered (a refusal) and closed: receive() reads it.
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return {};
     if (n <= 0) return fail(fmt::format("lost the daemon: {}", std::strerror(errno)));
     off += static_cast<size_t>(n);
   }

@@ -37,7 +37,8 @@ ControlConnection::ControlConnection(Token, uv_loop_t* loop,
 
 ControlConnection::~ControlConnection() = default;
 
-void ControlConnection::start() {
+void ControlConnection::start(std::string refusal) {
+  refusal_ = std::move(refusal);
   uv_timer_start(timer_.get(), [](uv_timer_t* t) {
     auto* c = static_cast<ControlConnection*>(t->data);
     log("control: closing a connection that sent no complete request in time");
@@ -68,6 +69,11 @@ void ControlConnection::on_read(ssize_t n, const uv_buf_t* buf) {
   if (!*frame) return;  // need more bytes
   got_request_ = true;
   uv_timer_stop(timer_.get());
+  if (!refusal_.empty()) {
+    send(Response{Response::Kind::error, refusal_});
+    finish();
+    return;
+  }
   const auto body = (*frame)->body;
   auto request = decode_request(body);
   if (!request) {
@@ -172,9 +178,7 @@ void ControlServer::accept() {
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid()) {
     log("control: refused a connection from uid {} (pid {})", cred.uid, cred.pid);
     connections_.push_back(std::move(conn));
-    connections_.back()->send(Response{Response::Kind::error,
-                               fmt::format("permission denied: this roam daemon belongs to uid {}", getuid())});
-    connections_.back()->finish();
+    connections_.back()->start(fmt::format("permission denied: this roam daemon belongs to uid {}", getuid()));
     return;
   }
   connections_.push_back(std::move(conn));

@@ -28,7 +28,9 @@ class ControlConnection {
   ~ControlConnection();
 
   uv_stream_t* stream_handle() { return pipe_.stream(); }
-  void start();
+  // Reads the request, then answers `refusal` instead of handling it (so the
+  // peer reads our answer rather than a connection reset).
+  void start(std::string refusal = {});
   bool closed() const { return closed_; }
 
  private:
@@ -42,6 +44,7 @@ class ControlConnection {
   UvHandle<uv_pipe_t> pipe_;
   UvHandle<uv_timer_t> timer_;
   std::vector<uint8_t> in_;
+  std::string refusal_;
   std::function<bool(ControlConnection&)> producer_;
   size_t writes_in_flight_ = 0;
   bool got_request_ = false;
