@@ -133,6 +133,7 @@ int cmd_ls(const std::vector<std::string_view>& args) {
 
 int cmd_new(const std::vector<std::string_view>& args) {
   Request r(Request::Kind::new_session);
+  bool named = false;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const auto a = args[i];
@@ -146,14 +147,15 @@ int cmd_new(const std::vector<std::string_view>& args) {
       if (!parse_size(a.substr(7), r.cols, r.rows)) return usage_error(fmt::format("bad size '{}': use COLSxROWS", a.substr(7)));
     } else if (a.starts_with("-")) {
       return usage_error(fmt::format("unknown option '{}'", a));
-    } else if (r.name.empty()) {
+    } else if (!named) {
       r.name = a;
+      named = true;
     } else {
-      return usage_error("put the command after '--': roam-server new NAME -- CMD ARGS...");
+      return usage_error(fmt::format("put the command after '--': {} new NAME -- CMD ARGS...", program));
     }
   }
   for (; i < args.size(); ++i) r.argv.emplace_back(args[i]);
-  if (r.name.empty()) return usage_error("new needs a session name");
+  if (!named) return usage_error("new needs a session name");
   if (!mux::valid_session_name(r.name)) return error(mux::invalid_name_message(r.name));
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof cwd)) r.cwd = cwd;
