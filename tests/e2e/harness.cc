@@ -1,0 +1,148 @@
+#include "tests/e2e/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace roam::e2e {
+
+namespace {
+
+std::string required_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set: run the tests with meson test");
+  return v;
+}
+
+}  // namespace
+
+std::string roam_bin() { return required_env("ROAM_BIN"); }
+std::string roam_server_bin() { return required_env("ROAM_SERVER_BIN"); }
+
+Run run(const std::vector<std::string>& argv, const RunOptions& options) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry = *e;
+    const auto name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& [k, v] : options.env) replaced = replaced || k == name;
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [k, v] : options.env) env.push_back(k + "=" + v);
+  std::vector<char*> argv_p, env_p;
+  for (const auto& a : argv) argv_p.push_back(const_cast<char*>(a.c_str()));
+  argv_p.push_back(nullptr);
+  for (const auto& e : env) env_p.push_back(const_cast<char*>(e.c_str()));
+  env_p.push_back(nullptr);
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork");
+  if (pid == 0) {
+    const int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
+    execve(argv_p[0], argv_p.data(), env_p.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  Run result;
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  bool timed_out = false;
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (timed_out) result.status = -1;
+  else if (WIFEXITED(status)) result.status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) result.status = 128 + WTERMSIG(status);
+  return result;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Sandbox::Sandbox() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "roam-e2e-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
+  dir_ = tmpl;
+  runtime_ = dir_ + "/run";
+}
+
+Sandbox::~Sandbox() {
+  // Stop our daemon (and with it our sessions); nobody else's.
+  if (auto pid = daemon_pid()) {
+    kill(*pid, SIGTERM);
+    wait_until([&] { return kill(*pid, 0) != 0; }, std::chrono::seconds(10));
+    kill(*pid, SIGKILL);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+Run Sandbox::with_runtime(std::vector<std::string> argv, RunOptions options) {
+  options.env.emplace_back("ROAM_RUNTIME_DIR", runtime_);
+  return run(argv, options);
+}
+
+Run Sandbox::roam(std::vector<std::string> args, RunOptions options) {
+  args.insert(args.begin(), roam_bin());
+  return with_runtime(std::move(args), std::move(options));
+}
+
+Run Sandbox::server(std::vector<std::string> args, RunOptions options) {
+  args.insert(args.begin(), roam_server_bin());
+  return with_runtime(std::move(args), std::move(options));
+}
+
+std::optional<pid_t> Sandbox::daemon_pid() {
+  const Run r = server({"info"}, {{}, {}, std::chrono::seconds(20)});
+  const auto at = r.out.find("pid: ");
+  if (r.status != 0 || at == std::string::npos) return std::nullopt;
+  return static_cast<pid_t>(std::atoi(r.out.c_str() + at + 5));
+}
+
+}  // namespace roam::e2e

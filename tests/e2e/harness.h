@@ -1,0 +1,56 @@
+// Runs the real roam and roam-server binaries for end-to-end tests. Each
+// Sandbox has its own runtime directory and kills only the daemon it started.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace roam::e2e {
+
+struct Run {
+  int status = -1;  // exit status; 128+N for signal N; -1 on timeout
+  std::string out, err;
+};
+
+struct RunOptions {
+  std::vector<std::pair<std::string, std::string>> env;  // added or replaced
+  std::string cwd;
+  std::chrono::milliseconds timeout{60'000};
+};
+
+// Runs argv[0] (a path) with argv, waits for it (killing it at the timeout).
+Run run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(60'000));
+
+std::string roam_bin();         // from $ROAM_BIN, set by meson
+std::string roam_server_bin();  // from $ROAM_SERVER_BIN
+
+class Sandbox {
+ public:
+  Sandbox();
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& dir() const { return dir_; }          // scratch space, removed afterwards
+  const std::string& runtime() const { return runtime_; }  // ROAM_RUNTIME_DIR
+
+  Run roam(std::vector<std::string> args, RunOptions options = {});
+  Run server(std::vector<std::string> args, RunOptions options = {});
+  // The running daemon's pid, from `roam-server info`.
+  std::optional<pid_t> daemon_pid();
+
+ private:
+  Run with_runtime(std::vector<std::string> argv, RunOptions options);
+  std::string dir_, runtime_;
+};
+
+}  // namespace roam::e2e
