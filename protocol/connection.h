@@ -1,0 +1,85 @@
+// One end of an encrypted datagram channel: packs, fragments and seals
+// instructions, reassembles and opens what arrives, and estimates the round
+// trip time from echoed timestamps. Pure logic: time comes in as
+// milliseconds, datagrams go out through a callback, so tests can drive it
+// with a fake clock and a lossy channel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "protocol/compress.h"
+#include "protocol/crypto.h"
+#include "protocol/datagram.h"
+#include "protocol/fragment.h"
+#include "protocol/instruction.h"
+#include "protocol/result.h"
+
+namespace roam {
+
+using Emit = std::function<void(std::span<const uint8_t> datagram)>;
+
+// What arrived and was dropped, for people and tests.
+struct DropCounters {
+  uint64_t auth_failed = 0;      // forged, corrupted or for another key
+  uint64_t wrong_direction = 0;  // our own datagrams reflected back
+  uint64_t malformed = 0;        // authentic but undecodable
+  uint64_t unknown_state = 0;    // a diff from a state we do not hold
+  uint64_t stale = 0;            // fragments of superseded instructions
+};
+
+class RttEstimator {
+ public:
+  void sample(double ms);  // samples of 5 s or more are ignored
+  bool has_sample() const { return has_; }
+  double srtt() const { return srtt_; }
+  double rttvar() const { return rttvar_; }
+  // Retransmission timeout: SRTT + 4 RTTVAR, within 50-1000 ms.
+  uint64_t rto() const;
+  // Frame pacing: SRTT / 2 within 20-250 ms.
+  uint64_t send_interval() const;
+
+ private:
+  bool has_ = false;
+  double srtt_ = 1000, rttvar_ = 500;
+};
+
+class Connection {
+ public:
+  Connection(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing);
+
+  void send(const Instruction& instruction, uint64_t now, const Emit& emit);
+
+  struct Arrival {
+    uint64_t seq;                            // authentic datagram's sequence number
+    std::optional<Instruction> instruction;  // set when this datagram completed one
+  };
+  // Errors are drops, already counted.
+  Result<Arrival> receive(std::span<const uint8_t> datagram, uint64_t now);
+
+  const RttEstimator& rtt() const { return rtt_; }
+  DropCounters& drops() { return drops_; }
+  const DropCounters& drops() const { return drops_; }
+  uint64_t last_heard() const { return last_heard_; }
+  ConnId conn_id() const { return codec_.conn_id(); }
+
+ private:
+  uint16_t timestamp_reply(uint64_t now) const;
+
+  DatagramCodec codec_;
+  Compressor compressor_;
+  Fragmenter fragmenter_;
+  Reassembler reassembler_;
+  RttEstimator rtt_;
+  DropCounters drops_;
+  std::vector<uint8_t> plain_, packed_, fragment_, unpacked_;
+  // The peer's newest timestamp, echoed back (adjusted for how long we held it).
+  std::optional<uint16_t> peer_timestamp_;
+  uint64_t peer_timestamp_at_ = 0;
+  uint64_t last_heard_ = 0;
+};
+
+}  // namespace roam

@@ -1,0 +1,178 @@
+// State synchronisation as in mosh's SSP: each side numbers the states it
+// sends, and every instruction says "this diff turns your copy of my state
+// old_num into my state new_num". Loss, reordering and duplication are
+// harmless because a diff is applied to a copy of a state the receiver holds.
+//
+// Local and Remote are state types with: copy, operator== ("nothing new"),
+// diff_from(const S& old, std::vector<uint8_t>&) and
+// Result<void> apply(std::span<const uint8_t>).
+#pragma once
+
+#include <algorithm>
+#include <deque>
+#include <span>
+
+#include "protocol/connection.h"
+
+namespace roam {
+
+namespace transport_timing {
+inline constexpr uint64_t ack_delay = 100;       // delayed acknowledgement
+inline constexpr uint64_t heartbeat = 3000;      // something is sent at least this often
+inline constexpr size_t max_sent_states = 32;
+inline constexpr size_t max_received_states = 16;
+}  // namespace transport_timing
+
+template <class Local, class Remote>
+class Transport {
+ public:
+  Transport(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing)
+      : connection_(key, conn_id, outgoing) {
+    sent_.push_back({0, 0, current_});
+    received_.push_back({0, Remote{}});
+  }
+
+  // Change the local state here, then call tick().
+  Local& local() { return current_; }
+  const Remote& remote() const { return received_.back().state; }
+  uint64_t remote_num() const { return received_.back().num; }
+
+  struct Received {
+    bool authentic = false;
+    uint64_t seq = 0;        // of the authentic datagram
+    bool new_state = false;  // remote() changed
+  };
+  Received receive(std::span<const uint8_t> datagram, uint64_t now) {
+    Received out;
+    auto arrival = connection_.receive(datagram, now);
+    if (!arrival) return out;
+    out.authentic = true;
+    out.seq = arrival->seq;
+    if (arrival->instruction) out.new_state = process(*arrival->instruction, now);
+    return out;
+  }
+
+  // Sends whatever is due now; returns when it next needs to run.
+  uint64_t tick(uint64_t now, const Emit& emit) {
+    using namespace transport_timing;
+    const size_t assumed = assumed_receiver_state(now);
+    const bool dirty = !(current_ == sent_[assumed].state);
+    const uint64_t interval = connection_.rtt().send_interval();
+    if (dirty && now >= last_send_ + interval) {
+      send_state(assumed, now, emit);
+    } else if ((ack_due_ && now >= *ack_due_) || now >= last_send_ + heartbeat) {
+      send_ack(now, emit);
+    }
+    return next_wakeup(now);
+  }
+
+  // Everything we have is acknowledged: nothing in flight.
+  bool idle() const { return sent_.size() == 1 && current_ == sent_.front().state; }
+  uint64_t last_send() const { return last_send_; }
+  const Connection& connection() const { return connection_; }
+  Connection& connection() { return connection_; }
+
+ private:
+  struct Sent {
+    uint64_t num;
+    uint64_t sent_at;
+    Local state;
+  };
+  struct Got {
+    uint64_t num;
+    Remote state;
+  };
+
+  // The newest sent state the peer probably holds: acknowledged, or sent
+  // recently enough that it may still be on its way. Diffing from it avoids
+  // resending; when it is overdue we fall back and resend from older.
+  size_t assumed_receiver_state(uint64_t now) const {
+    const uint64_t patience = connection_.rtt().rto() + transport_timing::ack_delay;
+    size_t assumed = 0;
+    for (size_t i = 1; i < sent_.size(); ++i)
+      if (now - sent_[i].sent_at < patience) assumed = i;
+    return assumed;
+  }
+
+  void send_state(size_t assumed, uint64_t now, const Emit& emit) {
+    if (!(current_ == sent_.back().state)) {
+      if (sent_.size() >= transport_timing::max_sent_states) {
+        // Keep the acknowledged state (front); forget the oldest in flight.
+        sent_.erase(sent_.begin() + 1);
+        assumed = std::min(assumed, sent_.size() - 1);
+      }
+      sent_.push_back({sent_.back().num + 1, now, current_});
+    }
+    Sent& target = sent_.back();
+    target.sent_at = now;
+    Instruction in;
+    in.old_num = sent_[assumed].num;
+    in.new_num = target.num;
+    in.ack_num = received_.back().num;
+    in.throwaway_num = sent_.front().num;
+    current_.diff_from(sent_[assumed].state, in.diff);
+    transmit(in, now, emit);
+  }
+
+  void send_ack(uint64_t now, const Emit& emit) {
+    Instruction in;
+    in.old_num = in.new_num = sent_.back().num;
+    in.ack_num = received_.back().num;
+    in.throwaway_num = sent_.front().num;
+    transmit(in, now, emit);
+  }
+
+  void transmit(const Instruction& in, uint64_t now, const Emit& emit) {
+    connection_.send(in, now, emit);
+    last_send_ = now;
+    ack_due_.reset();
+  }
+
+  bool process(const Instruction& in, uint64_t now) {
+    // The acknowledgement first: it holds even when the diff cannot be used.
+    auto acked = std::find_if(sent_.begin(), sent_.end(), [&](const Sent& s) { return s.num == in.ack_num; });
+    if (acked != sent_.end()) sent_.erase(sent_.begin(), acked);
+    if (in.diff.empty() && in.old_num == in.new_num) return false;  // an ack or heartbeat
+    // Whatever happens below, the peer wants to hear that we have its newest state.
+    if (!ack_due_) ack_due_ = now + transport_timing::ack_delay;
+    const bool have = std::any_of(received_.begin(), received_.end(), [&](const Got& g) { return g.num == in.new_num; });
+    if (have) return false;  // a duplicate
+    auto base = std::find_if(received_.begin(), received_.end(), [&](const Got& g) { return g.num == in.old_num; });
+    if (base == received_.end()) {
+      ++connection_.drops().unknown_state;
+      return false;
+    }
+    Got next{in.new_num, base->state};
+    if (!next.state.apply(in.diff)) {
+      ++connection_.drops().malformed;
+      return false;
+    }
+    const bool newest = in.new_num > received_.back().num;
+    auto at = std::find_if(received_.begin(), received_.end(), [&](const Got& g) { return g.num > in.new_num; });
+    received_.insert(at, std::move(next));
+    // The peer will not diff from states older than throwaway_num again.
+    while (received_.size() > 1 && received_.front().num < in.throwaway_num) received_.pop_front();
+    while (received_.size() > transport_timing::max_received_states) received_.pop_front();
+    return newest;
+  }
+
+  uint64_t next_wakeup(uint64_t now) const {
+    using namespace transport_timing;
+    uint64_t next = last_send_ + heartbeat;
+    if (ack_due_) next = std::min(next, *ack_due_);
+    const size_t assumed = assumed_receiver_state(now);
+    if (!(current_ == sent_[assumed].state)) next = std::min(next, last_send_ + connection_.rtt().send_interval());
+    // When an unacknowledged state becomes overdue, tick() resends.
+    if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + connection_.rtt().rto() + ack_delay);
+    return std::max(next, now);
+  }
+
+  Connection connection_;
+  Local current_{};
+  std::deque<Sent> sent_;  // front: the newest state the peer acknowledged
+  std::deque<Got> received_;
+  uint64_t last_send_ = 0;
+  std::optional<uint64_t> ack_due_;
+};
+
+}  // namespace roam

@@ -1,0 +1,90 @@
+#include "protocol/user_state.h"
+
+#include "protocol/wire.h"
+
+namespace roam {
+
+namespace {
+
+constexpr uint8_t format_version = 1;
+// Bounds for decoding: no diff may ask us to hold more than this.
+constexpr uint64_t max_events = 1 << 16;
+constexpr size_t max_keys = 1 << 20;
+
+}  // namespace
+
+void UserState::push_keys(std::string_view bytes) {
+  if (bytes.empty()) return;
+  events_.push_back({UserEvent::Kind::keys, std::string(bytes), 0, 0});
+}
+
+void UserState::push_resize(int cols, int rows) {
+  events_.push_back({UserEvent::Kind::resize, {}, static_cast<uint16_t>(cols), static_cast<uint16_t>(rows)});
+}
+
+void UserState::push_detach() { events_.push_back({UserEvent::Kind::detach, {}, 0, 0}); }
+
+void UserState::forget_before(uint64_t index) {
+  while (base_ < index && !events_.empty()) {
+    events_.pop_front();
+    ++base_;
+  }
+}
+
+// Format: version, the number of the first event carried, the count, then
+// each event: kind and its fields. The receiver skips events it already has.
+void UserState::diff_from(const UserState& old, std::vector<uint8_t>& out) const {
+  wire::Writer w(out);
+  w.u8(format_version);
+  const uint64_t first = std::max(old.end(), base_);
+  w.varint(first);
+  w.varint(end() - first);
+  for (uint64_t i = first; i < end(); ++i) {
+    const UserEvent& e = at(i);
+    w.u8(static_cast<uint8_t>(e.kind));
+    if (e.kind == UserEvent::Kind::keys) w.bytes(e.keys);
+    if (e.kind == UserEvent::Kind::resize) {
+      w.u16(e.cols);
+      w.u16(e.rows);
+    }
+  }
+}
+
+Result<void> UserState::apply(std::span<const uint8_t> diff) {
+  wire::Reader r(diff);
+  auto version = r.u8();
+  auto first = r.varint();
+  auto count = r.varint(max_events);
+  if (!r.ok()) return fail(Errc::truncated);
+  if (*version != format_version) return fail(Errc::bad_version);
+  // A diff from a state we do not hold would leave a gap.
+  if (*first > end()) return fail(Errc::malformed);
+  for (uint64_t i = 0; i < *count; ++i) {
+    auto kind = r.u8();
+    if (!kind) return fail(kind.error());
+    UserEvent e;
+    switch (static_cast<UserEvent::Kind>(*kind)) {
+      case UserEvent::Kind::keys: {
+        auto keys = r.bytes(max_keys);
+        if (!keys) return fail(keys.error());
+        e.keys.assign(wire::as_chars(*keys));
+        break;
+      }
+      case UserEvent::Kind::resize: {
+        auto cols = r.u16();
+        auto rows = r.u16();
+        if (!r.ok()) return fail(Errc::truncated);
+        e.cols = *cols;
+        e.rows = *rows;
+        break;
+      }
+      case UserEvent::Kind::detach: break;
+      default: return fail(Errc::malformed);
+    }
+    e.kind = static_cast<UserEvent::Kind>(*kind);
+    if (*first + i >= end()) events_.push_back(std::move(e));
+  }
+  return r.finish();
+}
+
+}  // namespace roam

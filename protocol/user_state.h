@@ -1,0 +1,49 @@
+// Client->server state: everything the user did, in order (keystroke bytes,
+// terminal resizes, detaching). A diff is the events the other side has not
+// acknowledged, so resending one after loss is harmless.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/result.h"
+
+namespace roam {
+
+struct UserEvent {
+  enum class Kind : uint8_t { keys = 1, resize = 2, detach = 3 };
+  Kind kind = Kind::keys;
+  std::string keys;
+  uint16_t cols = 0, rows = 0;
+  friend bool operator==(const UserEvent&, const UserEvent&) = default;
+};
+
+class UserState {
+ public:
+  void push_keys(std::string_view bytes);
+  void push_resize(int cols, int rows);
+  void push_detach();
+
+  // Absolute event numbers: the first event ever is 0.
+  uint64_t end() const { return base_ + events_.size(); }
+  uint64_t begin() const { return base_; }
+  const UserEvent& at(uint64_t index) const { return events_[index - base_]; }
+  // Frees events before `index` once no diff can need them any more.
+  void forget_before(uint64_t index);
+
+  void diff_from(const UserState& old, std::vector<uint8_t>& out) const;
+  Result<void> apply(std::span<const uint8_t> diff);
+
+  // Same events: the transport asks whether there is anything new to send.
+  friend bool operator==(const UserState& a, const UserState& b) { return a.end() == b.end(); }
+
+ private:
+  std::deque<UserEvent> events_;
+  uint64_t base_ = 0;
+};
+
+}  // namespace roam

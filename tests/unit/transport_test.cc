@@ -1,0 +1,210 @@
+// SSP over a simulated network: a fake clock and a channel that delays,
+// drops, reorders and duplicates datagrams.
+#include "protocol/transport.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+
+#include "protocol/user_state.h"
+
+using namespace roam;
+using crypto::Direction;
+
+namespace {
+
+using Side = Transport<UserState, UserState>;
+
+struct Channel {
+  std::mt19937_64 rng{1};
+  double loss = 0, duplicate = 0;
+  uint64_t delay = 20, jitter = 0;
+  // Delivery time -> (to client?, bytes); a multimap keeps same-time order.
+  std::multimap<uint64_t, std::pair<bool, std::vector<uint8_t>>> in_flight;
+  uint64_t sent = 0;
+
+  void send(bool to_client, std::span<const uint8_t> d, uint64_t now) {
+    ++sent;
+    std::uniform_real_distribution<double> u(0, 1);
+    if (u(rng) < loss) return;
+    const int copies = u(rng) < duplicate ? 2 : 1;
+    for (int i = 0; i < copies; ++i) {
+      const uint64_t extra = jitter ? rng() % jitter : 0;  // jitter reorders
+      in_flight.emplace(now + delay + extra, std::make_pair(to_client, std::vector<uint8_t>(d.begin(), d.end())));
+    }
+  }
+};
+
+struct Pair {
+  crypto::Key key = crypto::Key::random();
+  Side client{key, 7, Direction::to_server};
+  Side server{key, 7, Direction::to_client};
+  Channel net;
+  uint64_t now = 100000;
+  uint64_t client_wake = 0, server_wake = 0;
+  std::vector<uint64_t> server_state_sends;
+
+  Emit to_server() {
+    return [this](std::span<const uint8_t> d) { net.send(false, d, now); };
+  }
+  Emit to_client() {
+    return [this](std::span<const uint8_t> d) { net.send(true, d, now); };
+  }
+
+  // Runs the simulation until `until`, ticking each side when due.
+  void run(uint64_t until, const std::function<void()>& each_ms = {}) {
+    for (; now < until; ++now) {
+      if (each_ms) each_ms();
+      while (!net.in_flight.empty() && net.in_flight.begin()->first <= now) {
+        auto node = net.in_flight.extract(net.in_flight.begin());
+        auto& [to_client, bytes] = node.mapped();
+        (to_client ? client : server).receive(bytes, now);
+        // Something arrived: let that side react at once, as the event loop does.
+        (to_client ? client_wake : server_wake) = now;
+      }
+      if (now >= client_wake) client_wake = client.tick(now, to_server());
+      if (now >= server_wake) {
+        const auto before = server.last_send();
+        server_wake = server.tick(now, to_client());
+        if (server.last_send() != before && !(server.local() == server.remote())) server_state_sends.push_back(now);
+      }
+    }
+  }
+};
+
+std::string events_text(const UserState& s) {
+  std::string out;
+  for (uint64_t i = s.begin(); i < s.end(); ++i) out += s.at(i).keys + "|";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keystrokes reach the other side on a clean link") {
+  Pair p;
+  p.client.local().push_keys("l");
+  p.client.local().push_keys("s");
+  p.run(p.now + 500);
+  CHECK(p.server.remote().end() == 2);
+  CHECK(p.server.remote().at(0).keys == "l");
+  CHECK(p.server.remote().at(1).keys == "s");
+  CHECK(p.client.idle());
+}
+
+TEST_CASE("both sides converge through loss, reordering and duplication") {
+  for (double loss : {0.1, 0.3, 0.5}) {
+    CAPTURE(loss);
+    Pair p;
+    p.net.loss = loss;
+    p.net.duplicate = 0.2;
+    p.net.delay = 40;
+    p.net.jitter = 60;
+    int typed = 0;
+    std::mt19937 rng(5);
+    p.run(p.now + 20000, [&] {
+      if (rng() % 50 == 0 && typed < 300) {
+        p.client.local().push_keys(std::to_string(typed++));
+        p.server.local().push_keys("echo" + std::to_string(typed));
+      }
+    });
+    // Quiet period: everything must arrive and be acknowledged.
+    p.run(p.now + 20000);
+    CHECK(typed == 300);
+    CHECK(events_text(p.server.remote()) == events_text(p.client.local()));
+    CHECK(events_text(p.client.remote()) == events_text(p.server.local()));
+    CHECK(p.client.idle());
+    CHECK(p.server.idle());
+  }
+}
+
+TEST_CASE("the round-trip estimate converges to the path's delay") {
+  Pair p;
+  p.net.delay = 50;  // one way
+  int n = 0;
+  p.run(p.now + 10000, [&] {
+    if (p.now % 100 == 0) p.client.local().push_keys(std::to_string(n++));
+  });
+  CHECK(p.client.connection().rtt().has_sample());
+  CHECK(p.client.connection().rtt().srtt() == doctest::Approx(100).epsilon(0.15));
+  CHECK(p.client.connection().rtt().send_interval() == 50);
+  CHECK(p.client.connection().rtt().rto() >= 100);
+}
+
+TEST_CASE("paced sends respect the frame interval") {
+  Pair p;
+  p.net.delay = 100;  // SRTT 200 ms: interval 100 ms
+  int n = 0;
+  // Warm up the estimate, then change the state every millisecond.
+  p.run(p.now + 3000, [&] {
+    if (p.now % 200 == 0) p.server.local().push_keys("w");
+  });
+  p.server_state_sends.clear();
+  p.run(p.now + 5000, [&] { p.server.local().push_keys(std::to_string(n++)); });
+  REQUIRE(p.server_state_sends.size() > 10);
+  const uint64_t interval = p.server.connection().rtt().send_interval();
+  CHECK(interval >= 90);
+  for (size_t i = 1; i < p.server_state_sends.size(); ++i)
+    CHECK(p.server_state_sends[i] - p.server_state_sends[i - 1] >= interval);
+  // And the frames carry everything: nothing is lost by pacing.
+  p.run(p.now + 3000);
+  CHECK(p.client.remote().end() == p.server.local().end());
+}
+
+TEST_CASE("forged, reflected and replayed datagrams are counted and ignored") {
+  Pair p;
+  std::vector<std::vector<uint8_t>> to_server;
+  p.client.local().push_keys("real");
+  p.client.tick(p.now, [&](std::span<const uint8_t> d) { to_server.emplace_back(d.begin(), d.end()); });
+  REQUIRE(to_server.size() == 1);
+
+  // Reflected back at the client: authentic, but in its own direction.
+  auto r = p.client.receive(to_server[0], p.now);
+  CHECK_FALSE(r.authentic);
+  CHECK(p.client.connection().drops().wrong_direction == 1);
+
+  // Forged: a flipped bit anywhere after the connection id.
+  for (size_t i = 8; i < to_server[0].size(); i += 7) {
+    auto bad = to_server[0];
+    bad[i] ^= 0x40;
+    CHECK_FALSE(p.server.receive(bad, p.now).authentic);
+  }
+  CHECK(p.server.connection().drops().auth_failed > 0);
+  CHECK(p.server.remote().end() == 0);
+
+  // The real one, then a replay of it: applied once.
+  r = p.server.receive(to_server[0], p.now);
+  CHECK(r.authentic);
+  CHECK(r.new_state);
+  CHECK(p.server.remote().end() == 1);
+  r = p.server.receive(to_server[0], p.now + 1);
+  CHECK(r.authentic);
+  CHECK_FALSE(r.new_state);
+  CHECK(p.server.remote().end() == 1);
+
+  // Garbage of every length never counts as authentic.
+  std::mt19937 rng(9);
+  for (size_t n = 0; n < 1400; n += 13) {
+    std::vector<uint8_t> junk(n);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng());
+    CHECK_FALSE(p.server.receive(junk, p.now).authentic);
+  }
+}
+
+TEST_CASE("a diff from a state the receiver does not hold is dropped and counted") {
+  Pair p;
+  std::vector<std::vector<uint8_t>> out;
+  const Emit keep = [&](std::span<const uint8_t> d) { out.emplace_back(d.begin(), d.end()); };
+  p.client.local().push_keys("a");
+  p.client.tick(p.now, keep);  // state 1, lost
+  p.now += 300;  // past the frame interval, within the retransmission timeout
+  p.client.local().push_keys("b");
+  p.client.tick(p.now, keep);  // state 2 from state 1 (assumed in flight)
+  REQUIRE(out.size() == 2);
+  p.server.receive(out[1], p.now);
+  CHECK(p.server.connection().drops().unknown_state == 1);
+  CHECK(p.server.remote().end() == 0);
+  // After the retransmission timeout the client resends from the acknowledged state.
+  p.run(p.now + 3000);
+  CHECK(p.server.remote().end() == 2);
+}
