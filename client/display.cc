@@ -1,0 +1,787 @@
+#include "client/display.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include "protocol/sgr.h"
+
+// How a frame is drawn:
+//
+// - open() prints a CR and one linefeed per terminal row from wherever the
+//   user's cursor is: that scrolls exactly the rows down to the cursor's into
+//   the scrollback and leaves a blank screen, without the ED 2 that some
+//   terminals (VTE) turn into a scrollback push of their own. The title is
+//   saved on xterm's title stack, to be restored by close().
+// - A full paint (first frame, invalidate, resize) does not clear the screen:
+//   each row is overwritten and erased to its end, and the blank rows at the
+//   bottom are erased with one ED, so nothing blinks on terminals without
+//   synchronized output and the output stays small.
+// - Scrolls are found by hashing rows: a row that changed in place is looked
+//   up among the rows the terminal shows, and the shift most rows agree on
+//   wins; content is compared before any row is trusted. When the session's
+//   primary screen scrolled from row 0 the terminal is scrolled with real
+//   linefeeds at the bottom of the region, so the rows leaving the top land
+//   in the terminal's scrollback. Any other upward scroll (alternate screen,
+//   bands further down) uses SU in a region whose top is below row 0, since
+//   scrolling a region that starts at row 0 feeds the scrollback (libvterm
+//   does, whatever the region's bottom); row 0 is then repainted instead.
+//   Downward scrolls use SD, which never touches the scrollback. A frame
+//   that scrolled by a whole screen or more since the last draw shows no
+//   moved rows and is simply repainted.
+// - Cells: runs of changed cells are written together, short unchanged gaps
+//   written through, the cursor moved by the cheapest of CUP, CR, LF,
+//   CUU/CUD/CUF/CUB and backspace. Linefeeds move the cursor only after a CR,
+//   so the output means the same with or without the tty's ONLCR.
+// - The last column: writing there leaves terminals waiting to wrap, so the
+//   column is then taken as unknown and the next move is absolute (CR or
+//   CUP), which cancels the pending wrap; even the bottom-right cell is
+//   written plainly and never scrolls the screen.
+// - Trailing blanks with the default pen are erased with EL (or a few spaces
+//   when that is shorter); the pen is reset first because EL erases with
+//   the current background.
+// - SGR: the shorter of a change from the current pen and append_sgr's
+//   reset-then-set.
+// - Bells and OSC 52 are mirrored when the count or serial moves, never for
+//   what happened before the first frame after open(): re-attaching must not
+//   ring old bells or overwrite the local clipboard with a stale selection.
+
+namespace roam::client {
+namespace {
+
+constexpr std::string_view sync_begin = "\x1b[?2026h";
+constexpr std::string_view sync_end = "\x1b[?2026l";
+constexpr uint32_t max_bells_per_frame = 3;
+// Unchanged plain cells between two changed ones are rewritten rather than
+// jumped over when there are fewer than this many (a CUF costs 3-5 bytes).
+constexpr int max_gap = 4;
+// About what a region scroll costs: DECSTBM, SU/SD, reset, a CUP after.
+constexpr int scroll_cost = 20;
+// Terminals keep a bounded number of CSI parameters, sub-parameters
+// included: st drops those past 16, libvterm 0.1.4 writes past its array.
+constexpr int max_csi_args = 16;
+
+int csi_args(std::string_view seq) {
+  return 1 + static_cast<int>(std::count_if(seq.begin(), seq.end(), [](char c) { return c == ';' || c == ':'; }));
+}
+
+int digits(unsigned v) {
+  int n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+void append_uint(unsigned v, std::string& out) {
+  char buf[10];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out += buf[--n];
+}
+
+// CSI n X, with n left out when it is 1 (the default of every use here).
+int csi_cost(int n) { return n == 1 ? 3 : 3 + digits(static_cast<unsigned>(n)); }
+void append_csi(int n, char final, std::string& out) {
+  out += "\x1b[";
+  if (n != 1) append_uint(static_cast<unsigned>(n), out);
+  out += final;
+}
+
+void append_utf8(uint32_t cp, std::string& out) {
+  // What could act as a control on the terminal is never written raw.
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+// Text for an OSC string: no C0, DEL or C1 (as UTF-8 U+0080..U+009F), any
+// of which could end the sequence early or start another.
+void append_osc_text(std::string_view s, std::string& out) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x20 || b == 0x7f) continue;
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (b == 0xc2 && next >= 0x80 && next < 0xa0) {
+      ++i;
+      continue;
+    }
+    out += s[i];
+  }
+}
+
+void append_osc(int n, std::string_view text, std::string& out) {
+  out += "\x1b]";
+  append_uint(static_cast<unsigned>(n), out);
+  out += ';';
+  append_osc_text(text, out);
+  out += '\a';
+}
+
+const std::u32string* marks_at(const Row& r, int x) {
+  auto it = std::lower_bound(r.marks.begin(), r.marks.end(), x,
+                             [](const std::pair<uint16_t, std::u32string>& m, int col) { return m.first < col; });
+  return it != r.marks.end() && it->first == x ? &it->second : nullptr;
+}
+
+bool same_marks_at(const Row& a, const Row& b, int x) {
+  const std::u32string* ma = marks_at(a, x);
+  const std::u32string* mb = marks_at(b, x);
+  return ma == mb || (ma && mb && *ma == *mb);
+}
+
+// What EL leaves behind: a blank with the default pen.
+bool erasable(const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; }
+
+// Every field of every cell, without a branch per field: the comparison of
+// whole rows is most of what an unchanged frame costs.
+bool same_cells(const std::vector<Cell>& a, const std::vector<Cell>& b) {
+  if (a.size() != b.size()) return false;
+  const auto diff = [](const Cell* x, const Cell* y, size_t n) {
+    uint32_t d = 0;
+    for (size_t i = 0; i < n; ++i)
+      d |= (x[i].ch ^ y[i].ch) | (x[i].fg.packed ^ y[i].fg.packed) | (x[i].bg.packed ^ y[i].bg.packed) |
+           static_cast<uint32_t>(x[i].attrs ^ y[i].attrs) | static_cast<uint32_t>(x[i].width ^ y[i].width);
+    return d;
+  };
+  // Fixed-size blocks, which the compiler unrolls, with an exit between them.
+  constexpr size_t block = 16;
+  const size_t n = a.size();
+  size_t i = 0;
+  for (; i + block <= n; i += block)
+    if (diff(a.data() + i, b.data() + i, block) != 0) return false;
+  return diff(a.data() + i, b.data() + i, n - i) == 0;
+}
+
+bool same_look(const Row& a, const Row& b) { return same_cells(a.cells, b.cells) && a.marks == b.marks; }
+
+bool blank(const Row& r) { return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), erasable); }
+
+uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
+
+uint64_t row_hash(const Row& r) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const Cell& c : r.cells)
+    h = mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width);
+  for (const auto& [x, m] : r.marks) h = mix(mix(h, x), m.size());
+  return h;
+}
+
+void append_color(Color c, int base, std::string& out) {
+  switch (c.kind()) {
+    case Color::default_color: append_uint(static_cast<unsigned>(base + 9), out); break;
+    case Color::indexed: {
+      const uint32_t i = c.value();
+      if (i < 8) {
+        append_uint(base + i, out);
+      } else if (i < 16) {
+        append_uint(base + 60 + (i - 8), out);
+      } else {
+        append_uint(static_cast<unsigned>(base + 8), out);
+        out += ";5;";
+        append_uint(i, out);
+      }
+      break;
+    }
+    case Color::rgb: {
+      const uint32_t v = c.value();
+      append_uint(static_cast<unsigned>(base + 8), out);
+      out += ";2;";
+      append_uint(v >> 16, out);
+      out += ';';
+      append_uint((v >> 8) & 0xff, out);
+      out += ';';
+      append_uint(v & 0xff, out);
+      break;
+    }
+  }
+}
+
+// The SGR that changes `from` into `to` without a reset.
+void append_sgr_change(const Pen& from, const Pen& to, std::string& out) {
+  out += "\x1b[";
+  const size_t start = out.size();
+  auto param = [&](std::string_view p) {
+    if (out.size() != start) out += ';';
+    out += p;
+  };
+  uint16_t a = from.attrs;
+  const uint16_t b = to.attrs;
+  constexpr uint16_t intensity = attr_bold | attr_faint;
+  if (a & ~b & intensity) {  // 22 clears both bold and faint
+    param("22");
+    a &= ~intensity;
+  }
+  if (b & ~a & attr_bold) param("1");
+  if (b & ~a & attr_faint) param("2");
+  const auto flag = [&](uint16_t bit, std::string_view on, std::string_view off) {
+    if ((a ^ b) & bit) param(b & bit ? on : off);
+  };
+  flag(attr_italic, "3", "23");
+  if ((a ^ b) & attr_underline_mask) {
+    static constexpr std::string_view underline[] = {"24", "4", "4:2", "4:3"};
+    param(underline[(b & attr_underline_mask) >> attr_underline_shift]);
+  }
+  flag(attr_blink, "5", "25");
+  flag(attr_reverse, "7", "27");
+  flag(attr_conceal, "8", "28");
+  flag(attr_strike, "9", "29");
+  if (from.fg != to.fg) {
+    if (out.size() != start) out += ';';
+    append_color(to.fg, 30, out);
+  }
+  if (from.bg != to.bg) {
+    if (out.size() != start) out += ';';
+    append_color(to.bg, 40, out);
+  }
+  out += 'm';
+}
+
+int mouse_mode(MouseTracking t) {
+  switch (t) {
+    case MouseTracking::none: return 0;
+    case MouseTracking::click: return 1000;
+    case MouseTracking::drag: return 1002;
+    case MouseTracking::motion: return 1003;
+  }
+  return 0;
+}
+
+int mouse_mode(MouseEncoding e) {
+  switch (e) {
+    case MouseEncoding::x10: return 0;
+    case MouseEncoding::utf8: return 1005;
+    case MouseEncoding::sgr: return 1006;
+    case MouseEncoding::urxvt: return 1015;
+  }
+  return 0;
+}
+
+void append_decset(int mode, bool on, std::string& out) {
+  out += "\x1b[?";
+  append_uint(static_cast<unsigned>(mode), out);
+  out += on ? 'h' : 'l';
+}
+
+// DECSCUSR's parameter; 0 asks for the terminal's own default, which is
+// what a session that never chose a shape has.
+int cursor_style(const Cursor& c) {
+  if (c.shape == CursorShape::block && c.blink) return 0;
+  const int base = c.shape == CursorShape::block ? 1 : c.shape == CursorShape::underline ? 3 : 5;
+  return base + (c.blink ? 0 : 1);
+}
+
+}  // namespace
+
+Display::Display(int cols, int rows) { resize(cols, rows); }
+
+std::string Display::open() {
+  std::string out = "\x1b[22;0t\r";
+  out.append(static_cast<size_t>(rows_), '\n');
+  out += "\x1b[H";
+  invalidate();
+  forget_session();
+  return out;
+}
+
+void Display::forget_session() {
+  modes_ = {};
+  shape_ = {};
+  title_.clear();
+  icon_name_.clear();
+  seen_frame_ = false;
+}
+
+void Display::invalidate() {
+  for (Shown& s : shown_) s.known = false;
+  cx_ = cy_ = -1;
+  pen_known_ = false;
+  cursor_visible_ = true;  // so the first paint hides it whatever it is
+  fresh_ = true;
+}
+
+void Display::resize(int cols, int rows) {
+  cols_ = std::clamp(cols, 1, Screen::max_cols);
+  rows_ = std::clamp(rows, 1, Screen::max_rows);
+  shown_.resize(static_cast<size_t>(rows_));
+  for (Shown& s : shown_) s.row.cells.resize(static_cast<size_t>(cols_));
+  invalidate();
+}
+
+std::string Display::close() {
+  std::string out = "\x1b[r\x1b[0m";
+  if (modes_.app_cursor_keys) out += "\x1b[?1l";
+  if (modes_.app_keypad) out += "\x1b>";
+  if (modes_.bracketed_paste) out += "\x1b[?2004l";
+  if (modes_.focus_events) out += "\x1b[?1004l";
+  if (modes_.reverse_video) out += "\x1b[?5l";
+  if (modes_.mouse_tracking != MouseTracking::none) append_decset(mouse_mode(modes_.mouse_tracking), false, out);
+  if (modes_.mouse_encoding != MouseEncoding::x10) append_decset(mouse_mode(modes_.mouse_encoding), false, out);
+  if (cursor_style(shape_) != 0) out += "\x1b[0 q";
+  out += "\x1b[23;0t";
+  // The shell's prompt goes on the line below the last row with content.
+  int last = rows_ - 1;
+  while (last >= 0 && shown_[last].known && blank(shown_[last].row)) --last;
+  if (last + 1 < rows_) {
+    out += "\x1b[";
+    append_uint(static_cast<unsigned>(last + 2), out);
+    out += 'H';
+  } else {
+    out += "\x1b[";
+    append_uint(static_cast<unsigned>(rows_), out);
+    out += "H\n";
+  }
+  out += "\x1b[?25h";
+
+  invalidate();
+  forget_session();
+  return out;
+}
+
+const Row& Display::target(const Screen& frame, int y) {
+  if (frame.cols() == cols_ && y < frame.rows()) return frame.row(y);
+  return clipped_[y];
+}
+
+void Display::draw(const Screen& frame, std::string& out) {
+  // A frame of another size: cut or pad its rows to ours, cutting a wide
+  // character in half to a blank, as Screen itself does.
+  if (frame.cols() != cols_ || frame.rows() < rows_) {
+    clipped_.resize(static_cast<size_t>(rows_));
+    for (int y = 0; y < rows_; ++y) {
+      Row& r = clipped_[y];
+      if (y >= frame.rows()) {
+        r.cells.assign(static_cast<size_t>(cols_), Cell{});
+        r.marks.clear();
+        continue;
+      }
+      if (frame.cols() == cols_) continue;
+      const Row& src = frame.row(y);
+      const size_t n = std::min(src.cells.size(), static_cast<size_t>(cols_));
+      r.cells.assign(src.cells.begin(), src.cells.begin() + static_cast<std::ptrdiff_t>(n));
+      r.cells.resize(static_cast<size_t>(cols_));
+      r.marks.clear();
+      for (const auto& m : src.marks)
+        if (m.first < cols_) r.marks.push_back(m);
+      Cell& last = r.cells.back();
+      if (last.width == 2) {
+        last = Cell{0, {}, last.bg, 0, 1};
+        if (!r.marks.empty() && r.marks.back().first == cols_ - 1) r.marks.pop_back();
+      }
+    }
+  }
+
+  const size_t start = out.size();
+  out += sync_begin;
+  const size_t body = out.size();
+  const bool full = fresh_;
+  if (full) {
+    out += "\x1b[r";  // a stray scroll region would garble everything below
+    cx_ = cy_ = -1;
+  }
+  mirror(frame, full, out);
+  same_.resize(static_cast<size_t>(rows_));
+  for (int y = 0; y < rows_; ++y) same_[y] = shown_[y].known && same_look(shown_[y].row, target(frame, y));
+  if (!full) scroll_if_worth_it(frame, out);
+
+  // Unknown rows at the bottom that should be blank go with one ED.
+  int erase_from = rows_;
+  while (erase_from > 0 && !shown_[erase_from - 1].known && blank(target(frame, erase_from - 1))) --erase_from;
+  for (int y = 0; y < erase_from; ++y) paint_row(y, target(frame, y), out);
+  if (erase_from < rows_) {
+    begin_paint(out);
+    move_to(0, erase_from, out);
+    set_pen(Pen{}, out);
+    out += "\x1b[J";
+    for (int y = erase_from; y < rows_; ++y) {
+      Shown& s = shown_[y];
+      s.row.cells = target(frame, y).cells;
+      s.row.marks.clear();
+      s.hash = row_hash(s.row);
+      s.known = true;
+    }
+  }
+
+  place_cursor(frame.cursor(), full, out);
+  fresh_ = false;
+  // Cursor moves, modes and bells alone need no synchronizing.
+  if (out.size() == body)
+    out.resize(start);
+  else if (!painting_)
+    out.erase(start, sync_begin.size());
+  else
+    out += sync_end;
+  painting_ = false;
+}
+
+void Display::begin_paint(std::string& out) {
+  painting_ = true;
+  if (!cursor_visible_) return;
+  out += "\x1b[?25l";
+  cursor_visible_ = false;
+}
+
+void Display::mirror(const Screen& frame, bool full, std::string& out) {
+  const Modes& want = frame.modes();
+  const auto flag = [&](bool on, bool& have, std::string_view set, std::string_view reset) {
+    if (on == have && !(full && on)) return;
+    out += on ? set : reset;
+    have = on;
+  };
+  flag(want.app_cursor_keys, modes_.app_cursor_keys, "\x1b[?1h", "\x1b[?1l");
+  flag(want.app_keypad, modes_.app_keypad, "\x1b=", "\x1b>");
+  flag(want.bracketed_paste, modes_.bracketed_paste, "\x1b[?2004h", "\x1b[?2004l");
+  flag(want.focus_events, modes_.focus_events, "\x1b[?1004h", "\x1b[?1004l");
+  flag(want.reverse_video, modes_.reverse_video, "\x1b[?5h", "\x1b[?5l");
+  // Mouse modes are separate DEC modes on the terminal: turn the old one off.
+  if (want.mouse_tracking != modes_.mouse_tracking || (full && want.mouse_tracking != MouseTracking::none)) {
+    if (modes_.mouse_tracking != MouseTracking::none && modes_.mouse_tracking != want.mouse_tracking)
+      append_decset(mouse_mode(modes_.mouse_tracking), false, out);
+    if (want.mouse_tracking != MouseTracking::none) append_decset(mouse_mode(want.mouse_tracking), true, out);
+    modes_.mouse_tracking = want.mouse_tracking;
+  }
+  if (want.mouse_encoding != modes_.mouse_encoding || (full && want.mouse_encoding != MouseEncoding::x10)) {
+    if (modes_.mouse_encoding != MouseEncoding::x10 && modes_.mouse_encoding != want.mouse_encoding)
+      append_decset(mouse_mode(modes_.mouse_encoding), false, out);
+    if (want.mouse_encoding != MouseEncoding::x10) append_decset(mouse_mode(want.mouse_encoding), true, out);
+    modes_.mouse_encoding = want.mouse_encoding;
+  }
+
+  const bool title = frame.title() != title_ || (full && !frame.title().empty());
+  const bool icon = frame.icon_name() != icon_name_ || (full && !frame.icon_name().empty());
+  if (title && icon && frame.title() == frame.icon_name()) {
+    append_osc(0, frame.title(), out);
+  } else {
+    if (title) append_osc(2, frame.title(), out);
+    if (icon) append_osc(1, frame.icon_name(), out);
+  }
+  if (title) title_ = frame.title();
+  if (icon) icon_name_ = frame.icon_name();
+
+  const Clipboard& clip = frame.clipboard();
+  if (!seen_frame_) {
+    seen_frame_ = true;
+  } else {
+    // Unsigned difference: a count that went backwards is another Screen,
+    // not billions of bells.
+    const uint32_t rung = frame.bell_count() - bells_;
+    if (rung < (1u << 31)) out.append(std::min(rung, max_bells_per_frame), '\a');
+    if (clip.serial != clipboard_serial_) {
+      out += "\x1b]52;";
+      for (char c : clip.selection)
+        if (std::string_view("cpqs01234567").find(c) != std::string_view::npos) out += c;
+      out += ';';
+      for (char c : clip.base64)
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+            c == '=')
+          out += c;
+      out += '\a';
+    }
+  }
+  bells_ = frame.bell_count();
+  clipboard_serial_ = clip.serial;
+}
+
+void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
+  // Where did the rows that changed in place come from? Each votes for the
+  // shift that would bring its content back; blank rows say nothing.
+  by_hash_.clear();
+  for (int y = 0; y < rows_; ++y)
+    if (shown_[y].known) by_hash_.emplace_back(shown_[y].hash, y);
+  std::sort(by_hash_.begin(), by_hash_.end());
+  votes_.assign(static_cast<size_t>(2 * rows_), 0);
+  int best = 0;
+  for (int y = 0; y < rows_; ++y) {
+    if (same_[y]) continue;
+    const Row& want = target(frame, y);
+    if (blank(want)) continue;
+    const uint64_t h = row_hash(want);
+    auto it = std::lower_bound(by_hash_.begin(), by_hash_.end(), std::pair<uint64_t, int>{h, 0});
+    if (it == by_hash_.end() || it->first != h || it->second == y) continue;
+    const int k = it->second - y;
+    if (++votes_[k + rows_] > votes_[best + rows_]) best = k;
+  }
+  if (best == 0) return;
+  const int k = best;
+
+  // The band the shift covers: from the first to the last row that moves,
+  // each counted by what repainting it would cost.
+  int top = rows_, bottom = 0, gain = 0, moved = 0;
+  const auto cost = [](const Row& r) {
+    int n = static_cast<int>(r.cells.size());
+    while (n > 0 && erasable(r.cells[n - 1])) --n;
+    return n + 4;
+  };
+  for (int y = std::max(0, -k); y < std::min(rows_, rows_ - k); ++y) {
+    if (same_[y]) continue;
+    const Row& want = target(frame, y);
+    const Shown& from = shown_[y + k];
+    if (!from.known || !same_look(from.row, want)) continue;
+    top = std::min(top, std::min(y, y + k));
+    bottom = std::max(bottom, std::max(y, y + k) + 1);
+    gain += cost(want);
+    ++moved;
+  }
+  if (moved == 0) return;
+
+  // Linefeeds feed the terminal's scrollback: only for the primary screen
+  // scrolling up from row 0, as the session's own history does.
+  const bool history = !frame.modes().alternate_screen && k > 0 && top == 0;
+  if (!history && k > 0 && top == 0) top = 1;  // keep row 0 out of the region
+  if (bottom - top <= std::abs(k)) return;
+
+  // Rows that are right where they are but would be moved away.
+  int loss = 0;
+  for (int y = top; y < bottom; ++y) {
+    if (!same_[y]) continue;
+    const Row& want = target(frame, y);
+    const int src = y + k;
+    if (src >= top && src < bottom && shown_[src].known && same_look(shown_[src].row, want)) continue;
+    loss += cost(want);
+  }
+  const bool worth = gain - loss > scroll_cost || (history && 2 * moved >= bottom - top - k);
+  if (!worth) return;
+  scroll(top, bottom, k, history, out);
+  for (int y = top; y < bottom; ++y) same_[y] = same_look(shown_[y].row, target(frame, y));
+}
+
+void Display::scroll(int top, int bottom, int k, bool history, std::string& out) {
+  begin_paint(out);
+  set_pen(Pen{}, out);  // rows scrolled in take the current background
+  const bool region = top != 0 || bottom != rows_;
+  if (region) {
+    out += "\x1b[";
+    append_uint(static_cast<unsigned>(top + 1), out);
+    out += ';';
+    append_uint(static_cast<unsigned>(bottom), out);
+    out += 'r';
+    cx_ = cy_ = -1;  // DECSTBM homes the cursor
+  }
+  if (history) {
+    move_to(0, bottom - 1, out);
+    out.append(static_cast<size_t>(k), '\n');
+  } else {
+    append_csi(std::abs(k), k > 0 ? 'S' : 'T', out);
+  }
+  if (region) {
+    out += "\x1b[r";
+    cx_ = cy_ = -1;
+  }
+
+  const auto first = shown_.begin() + top, last = shown_.begin() + bottom;
+  if (k > 0)
+    std::rotate(first, first + k, last);
+  else
+    std::rotate(first, last + k, last);
+  const int fresh_top = k > 0 ? bottom - k : top;
+  const int fresh_bottom = k > 0 ? bottom : top - k;
+  for (int y = fresh_top; y < fresh_bottom; ++y) {
+    Shown& s = shown_[y];
+    std::fill(s.row.cells.begin(), s.row.cells.end(), Cell{});
+    s.row.marks.clear();
+    s.hash = row_hash(s.row);
+    s.known = true;
+  }
+}
+
+void Display::paint_row(int y, const Row& want, std::string& out) {
+  if (same_[y]) return;
+  Shown& s = shown_[y];
+  const Cell* w = want.cells.data();
+  const Cell* h = s.row.cells.data();
+  const bool known = s.known;
+  const bool marks = !want.marks.empty() || !s.row.marks.empty();
+  const auto differs = [&](int x) { return !known || w[x] != h[x] || (marks && !same_marks_at(want, s.row, x)); };
+  const auto plain = [&](int x) {
+    return w[x].width == 1 && w[x].ch != Cell::wide_tail && w[x].ch < 0x80 && w[x].pen() == pen_ &&
+           (want.marks.empty() || !marks_at(want, x));
+  };
+
+  // From `tail` on, the wanted row is what EL leaves.
+  int tail = cols_;
+  while (tail > 0 && erasable(w[tail - 1])) --tail;
+  if (!want.marks.empty()) tail = std::max(tail, want.marks.back().first + 1);
+
+  int x = 0;
+  for (;;) {
+    while (x < tail && !differs(x)) ++x;
+    if (x >= tail) break;
+    // Never start on the right half of a wide character.
+    if (x > 0 && (w[x].ch == Cell::wide_tail || (known && h[x].ch == Cell::wide_tail))) --x;
+    begin_paint(out);
+    move_to(x, y, out);
+    for (;;) {
+      x += write_cell(want, x, out);
+      if (x >= tail) break;
+      if (differs(x)) continue;
+      int g = x;
+      while (g < tail && g - x < max_gap && !differs(g) && pen_known_ && plain(g)) ++g;
+      if (g == tail || g - x >= max_gap || !differs(g)) break;
+      while (x < g) x += write_cell(want, x, out);
+    }
+  }
+
+  // Clear what the terminal still shows past the tail.
+  if (tail < cols_) {
+    int first = tail, last = cols_ - 1;
+    if (known) {
+      while (first < cols_ && erasable(h[first]) && same_marks_at(want, s.row, first)) ++first;
+      while (last >= first && erasable(h[last]) && same_marks_at(want, s.row, last)) --last;
+    }
+    if (first <= last) {
+      begin_paint(out);
+      move_to(first, y, out);
+      set_pen(Pen{}, out);
+      if (known && last - first < 3) {
+        out.append(static_cast<size_t>(last - first + 1), ' ');
+        cx_ = last + 1 < cols_ ? last + 1 : -1;
+      } else {
+        out += "\x1b[K";
+      }
+    }
+  }
+
+  s.row.cells = want.cells;
+  s.row.marks = want.marks;
+  s.hash = row_hash(want);
+  s.known = true;
+}
+
+int Display::write_cell(const Row& row, int x, std::string& out) {
+  const Cell& c = row.cells[x];
+  set_pen(c.pen(), out);
+  uint32_t ch = c.ch;
+  int width = c.width == 2 ? 2 : 1;
+  // A half character, or a wide one with no room: a blank keeps the columns right.
+  if (ch == 0 || ch == Cell::wide_tail || x + width > cols_) {
+    ch = ' ';
+    width = 1;
+  }
+  append_utf8(ch, out);
+  if (!row.marks.empty())
+    if (const std::u32string* m = marks_at(row, x))
+      for (char32_t mark : *m) append_utf8(mark, out);
+  cx_ += width;
+  if (cx_ >= cols_) cx_ = -1;  // the terminal may be waiting to wrap
+  return width;
+}
+
+void Display::move_to(int x, int y, std::string& out) {
+  if (cx_ == x && cy_ == y) return;
+  enum { cup, relative, from_cr } how = cup;
+  int best = 3 + digits(static_cast<unsigned>(y + 1)) + (x > 0 ? 1 + digits(static_cast<unsigned>(x + 1)) : 0);
+  const int dy = y - cy_;
+  if (cy_ >= 0) {
+    const int down_cost = dy > 0 ? csi_cost(dy) : 0;
+    const int vertical = dy == 0 ? 0 : dy > 0 ? down_cost : csi_cost(-dy);
+    if (cx_ >= 0) {
+      const int dx = x - cx_;
+      const int horizontal = dx == 0 ? 0 : dx > 0 ? csi_cost(dx) : std::min(-dx, csi_cost(-dx));
+      if (vertical + horizontal < best) {
+        best = vertical + horizontal;
+        how = relative;
+      }
+    }
+    // After a CR, plain linefeeds move down whatever ONLCR does.
+    const int cr = 1 + (dy > 0 ? std::min(dy, down_cost) : vertical) + (x > 0 ? csi_cost(x) : 0);
+    if (cr < best) how = from_cr;
+  }
+  switch (how) {
+    case cup:
+      out += "\x1b[";
+      if (x > 0 || y > 0) append_uint(static_cast<unsigned>(y + 1), out);
+      if (x > 0) {
+        out += ';';
+        append_uint(static_cast<unsigned>(x + 1), out);
+      }
+      out += 'H';
+      break;
+    case relative:
+      if (dy > 0) append_csi(dy, 'B', out);
+      if (dy < 0) append_csi(-dy, 'A', out);
+      if (x > cx_) append_csi(x - cx_, 'C', out);
+      if (x < cx_) {
+        if (cx_ - x <= csi_cost(cx_ - x))
+          out.append(static_cast<size_t>(cx_ - x), '\b');
+        else
+          append_csi(cx_ - x, 'D', out);
+      }
+      break;
+    case from_cr:
+      out += '\r';
+      if (dy > 0 && dy <= csi_cost(dy))
+        out.append(static_cast<size_t>(dy), '\n');
+      else if (dy > 0)
+        append_csi(dy, 'B', out);
+      if (dy < 0) append_csi(-dy, 'A', out);
+      if (x > 0) append_csi(x, 'C', out);
+      break;
+  }
+  cx_ = x;
+  cy_ = y;
+}
+
+void Display::set_pen(const Pen& pen, std::string& out) {
+  if (pen_known_ && pen_ == pen) return;
+  // Too many parameters for one sequence: attributes first, colours after.
+  sgr_full_.clear();
+  append_sgr(pen, sgr_full_);
+  if (csi_args(sgr_full_) > max_csi_args) {
+    const Pen attrs{{}, {}, pen.attrs};
+    sgr_full_.clear();
+    append_sgr(attrs, sgr_full_);
+    append_sgr_change(attrs, pen, sgr_full_);
+  }
+  if (pen_known_) {
+    sgr_change_.clear();
+    append_sgr_change(pen_, pen, sgr_change_);
+    if (csi_args(sgr_change_) > max_csi_args) {
+      const Pen attrs{pen_.fg, pen_.bg, pen.attrs};
+      sgr_change_.clear();
+      append_sgr_change(pen_, attrs, sgr_change_);
+      append_sgr_change(attrs, pen, sgr_change_);
+    }
+    out += sgr_change_.size() < sgr_full_.size() ? sgr_change_ : sgr_full_;
+  } else {
+    out += sgr_full_;
+  }
+  pen_ = pen;
+  pen_known_ = true;
+}
+
+void Display::place_cursor(const Cursor& c, bool full, std::string& out) {
+  const int style = cursor_style(c);
+  if (style != cursor_style(shape_) || (full && style != 0)) {
+    out += "\x1b[";
+    append_uint(static_cast<unsigned>(style), out);
+    out += " q";
+  }
+  shape_ = c;
+  if (!c.visible) {
+    if (cursor_visible_) out += "\x1b[?25l";
+    cursor_visible_ = false;
+    return;
+  }
+  move_to(std::min(c.x, cols_ - 1), std::min(c.y, rows_ - 1), out);
+  if (!cursor_visible_) out += "\x1b[?25h";
+  cursor_visible_ = true;
+}
+
+}  // namespace roam::client
