@@ -35,6 +35,8 @@ class Transport {
   // Change the local state here, then call tick().
   Local& local() { return current_; }
   const Remote& remote() const { return received_.back().state; }
+  // For a consumer that frees what it has consumed (UserState::forget_before).
+  Remote& remote_mut() { return received_.back().state; }
   uint64_t remote_num() const { return received_.back().num; }
 
   struct Received {
@@ -131,7 +133,16 @@ class Transport {
   bool process(const Instruction& in, uint64_t now) {
     // The acknowledgement first: it holds even when the diff cannot be used.
     auto acked = std::find_if(sent_.begin(), sent_.end(), [&](const Sent& s) { return s.num == in.ack_num; });
-    if (acked != sent_.end()) sent_.erase(sent_.begin(), acked);
+    if (acked != sent_.end() && acked != sent_.begin()) {
+      sent_.erase(sent_.begin(), acked);
+      // States that keep a log (UserState) can drop what the peer has.
+      if constexpr (requires(Local& l, const Local& a) { l.forget_acknowledged(a); }) {
+        const Local& base = sent_.front().state;
+        for (size_t i = 1; i < sent_.size(); ++i) sent_[i].state.forget_acknowledged(base);
+        current_.forget_acknowledged(base);
+        sent_.front().state.forget_acknowledged(base);
+      }
+    }
     if (in.diff.empty() && in.old_num == in.new_num) return false;  // an ack or heartbeat
     // Whatever happens below, the peer wants to hear that we have its newest state.
     if (!ack_due_) ack_due_ = now + transport_timing::ack_delay;

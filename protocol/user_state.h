@@ -34,6 +34,8 @@ class UserState {
   const UserEvent& at(uint64_t index) const { return events_[index - base_]; }
   // Frees events before `index` once no diff can need them any more.
   void forget_before(uint64_t index);
+  // The transport calls this once the peer holds `acked`.
+  void forget_acknowledged(const UserState& acked) { forget_before(acked.end()); }
 
   void diff_from(const UserState& old, std::vector<uint8_t>& out) const;
   Result<void> apply(std::span<const uint8_t> diff);
