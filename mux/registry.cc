@@ -32,6 +32,9 @@ Result<Session*, std::string> Registry::create(SessionOptions options) {
   s->on_ended = [this](Session& ended) {
     if (on_session_ended) on_session_ended(ended);
   };
+  s->on_change = [this](Session& changed) {
+    if (on_session_changed) on_session_changed(changed);
+  };
   sessions_.emplace(name, std::move(*session));
   return s;
 }
@@ -58,6 +61,7 @@ Result<void, std::string> Registry::kill(std::string_view name) {
   auto it = sessions_.find(name);
   if (it == sessions_.end()) return fail(fmt::format("no session named '{}'", name));
   if (!it->second->exit_status()) orphans_.push_back(it->second->pid());
+  if (on_session_removed) on_session_removed(*it->second);
   sessions_.erase(it);
   if (sessions_.empty() && on_empty) on_empty();
   return {};

@@ -41,6 +41,10 @@ class Registry {
 
   // A session's program ended (its screen and history remain until killed).
   std::function<void(Session&)> on_session_ended;
+  // Any session's screen changed.
+  std::function<void(Session&)> on_session_changed;
+  // A session is about to be destroyed (killed, or released after it ended).
+  std::function<void(Session&)> on_session_removed;
   // The registry became empty after holding sessions.
   std::function<void()> on_empty;
 

@@ -49,6 +49,7 @@ Result<std::unique_ptr<Session>, std::string> Session::create(uv_loop_t* loop, S
   s->pty_->on_output = [s](std::string_view bytes) {
     s->last_activity_ = std::time(nullptr);
     s->terminal_.write(bytes);
+    if (s->on_change) s->on_change(*s);
   };
   s->pty_->on_closed = [s] { s->check_ended(); };
   return session;
@@ -65,6 +66,7 @@ void Session::resize(int cols, int rows) {
   rows_ = rows;
   terminal_.resize(cols, rows);
   pty_->resize(cols, rows);
+  if (on_change) on_change(*this);
 }
 
 void Session::reap() {
@@ -77,6 +79,7 @@ void Session::check_ended() {
   if (ended_ || !pty_->closed() || !pty_->reap()) return;
   ended_ = true;
   if (on_ended) on_ended(*this);
+  if (on_change) on_change(*this);
 }
 
 }  // namespace roam::mux

@@ -52,6 +52,8 @@ class Session {
   void reap();
   // Called once, when the session ends.
   std::function<void(Session&)> on_ended;
+  // Called after the screen (or the history) changed.
+  std::function<void(Session&)> on_change;
 
   struct Token {};  // only create() constructs
   Session(Token, SessionOptions options);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mux/registry.h"
+#include "protocol/datagram.h"
 #include "server/control_client.h"
 #include "server/daemon.h"
 
@@ -28,6 +29,9 @@ on demand and exits when its last session ends.
 
 commands:
   new NAME [--size COLSxROWS] [-- CMD ARGS...]   start a detached session
+  attach NAME --size COLSxROWS [--port P|LOW:HIGH] [-- CMD ARGS...]
+                                                make an attachment (creating the session
+                                                if needed) and print ROAM CONNECT PORT ID KEY
   ls                                            list sessions
   kill NAME                                     end a session
   rename OLD NEW                                rename a session
@@ -162,6 +166,59 @@ int cmd_new(const std::vector<std::string_view>& args) {
   return simple(r, true, "");
 }
 
+bool parse_ports(std::string_view s, uint16_t& low, uint16_t& high) {
+  const auto colon = s.find(':');
+  const auto a = s.substr(0, colon);
+  const auto b = colon == std::string_view::npos ? a : s.substr(colon + 1);
+  auto x = std::from_chars(a.data(), a.data() + a.size(), low);
+  auto y = std::from_chars(b.data(), b.data() + b.size(), high);
+  return x.ec == std::errc{} && x.ptr == a.data() + a.size() && y.ec == std::errc{} && y.ptr == b.data() + b.size() &&
+         low > 0 && low <= high;
+}
+
+// For bootstraps (roam attach, and ssh for remote hosts): the key goes to
+// our stdout, read by the client through a pipe, never through argv.
+int cmd_attach(const std::vector<std::string_view>& args) {
+  Request r(Request::Kind::attach);
+  bool named = false, sized = false;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const auto a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if ((a == "--size" || a == "--port") && i + 1 < args.size()) {
+      const auto v = args[++i];
+      if (a == "--size" && !(sized = parse_size(v, r.cols, r.rows)))
+        return usage_error(fmt::format("bad size '{}': use COLSxROWS", v));
+      if (a == "--port" && !parse_ports(v, r.port_low, r.port_high))
+        return usage_error(fmt::format("bad port '{}': use PORT or LOW:HIGH", v));
+    } else if (a.starts_with("-")) {
+      return usage_error(fmt::format("unknown option '{}'", a));
+    } else if (!named) {
+      r.name = a;
+      named = true;
+    } else {
+      return usage_error(fmt::format("put the command after '--': {} attach NAME --size COLSxROWS -- CMD", program));
+    }
+  }
+  for (; i < args.size(); ++i) r.argv.emplace_back(args[i]);
+  if (!named) return usage_error("attach needs a session name");
+  if (!sized) return usage_error("attach needs --size COLSxROWS");
+  if (!mux::valid_session_name(r.name)) return error(mux::invalid_name_message(r.name));
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd)) r.cwd = cwd;
+  auto client = ask(r, true);
+  if (!client) return client.error();
+  auto resp = client->receive();
+  if (!resp) return error(resp.error());
+  if (resp->kind == Response::Kind::error) return error(resp->text);
+  if (resp->kind != Response::Kind::connect) return error("unexpected answer from the daemon");
+  fmt::print("ROAM CONNECT {} {} {}\n", resp->connect.port, format_conn_id(resp->connect.conn_id), resp->connect.key);
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cmd_kill(const std::vector<std::string_view>& args) {
   if (args.size() != 1) return usage_error("usage: roam-server kill NAME");
   Request r(Request::Kind::kill);
@@ -271,6 +328,7 @@ int run_command(int argc, char** argv) {
     return 0;
   }
   if (cmd == "new") return cmd_new(args);
+  if (cmd == "attach") return cmd_attach(args);
   if (cmd == "ls" || cmd == "list") return cmd_ls(args);
   if (cmd == "kill") return cmd_kill(args);
   if (cmd == "rename") return cmd_rename(args);

@@ -43,12 +43,17 @@ void encode(const Request& r, std::vector<uint8_t>& out) {
   frame(out, static_cast<uint8_t>(r.kind), [&](wire::Writer& w) {
     switch (r.kind) {
       case Request::Kind::new_session:
+      case Request::Kind::attach:
         w.bytes(r.name);
         w.varint(r.cols);
         w.varint(r.rows);
         w.bytes(r.cwd);
         w.varint(r.argv.size());
         for (const auto& a : r.argv) w.bytes(a);
+        if (r.kind == Request::Kind::attach) {
+          w.u16(r.port_low);
+          w.u16(r.port_high);
+        }
         break;
       case Request::Kind::kill: w.bytes(r.name); break;
       case Request::Kind::rename:
@@ -69,12 +74,13 @@ void encode(const Request& r, std::vector<uint8_t>& out) {
 
 Result<Request> decode_request(std::span<const uint8_t> body) {
   wire::Reader r(body);
-  auto kind = header(r, static_cast<uint8_t>(Request::Kind::info));
+  auto kind = header(r, static_cast<uint8_t>(Request::Kind::attach));
   if (!kind) return fail(kind.error());
   Request q;
   q.kind = static_cast<Request::Kind>(*kind);
   switch (q.kind) {
-    case Request::Kind::new_session: {
+    case Request::Kind::new_session:
+    case Request::Kind::attach: {
       q.name = str(r);
       auto cols = r.varint(10000);
       auto rows = r.varint(10000);
@@ -84,6 +90,13 @@ Result<Request> decode_request(std::span<const uint8_t> body) {
       q.cols = static_cast<uint32_t>(*cols);
       q.rows = static_cast<uint32_t>(*rows);
       for (uint64_t i = 0; i < *argc && r.ok(); ++i) q.argv.push_back(str(r));
+      if (q.kind == Request::Kind::attach) {
+        auto low = r.u16();
+        auto high = r.u16();
+        if (!r.ok()) break;
+        q.port_low = *low;
+        q.port_high = *high;
+      }
       break;
     }
     case Request::Kind::kill: q.name = str(r); break;
@@ -135,6 +148,11 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
         w.varint(r.info.udp_port);
         w.varint(r.info.sessions);
         break;
+      case Response::Kind::connect:
+        w.u16(r.connect.port);
+        w.u64(r.connect.conn_id);
+        w.bytes(r.connect.key);
+        break;
       case Response::Kind::ok:
       case Response::Kind::end: break;
     }
@@ -143,7 +161,7 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
 
 Result<Response> decode_response(std::span<const uint8_t> body) {
   wire::Reader r(body);
-  auto kind = header(r, static_cast<uint8_t>(Response::Kind::info));
+  auto kind = header(r, static_cast<uint8_t>(Response::Kind::connect));
   if (!kind) return fail(kind.error());
   Response p;
   p.kind = static_cast<Response::Kind>(*kind);
@@ -188,6 +206,15 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
       p.info.pid = static_cast<int64_t>(*pid);
       p.info.udp_port = static_cast<uint32_t>(*port);
       p.info.sessions = static_cast<uint32_t>(*sessions);
+      break;
+    }
+    case Response::Kind::connect: {
+      auto port = r.u16();
+      auto id = r.u64();
+      p.connect.key = str(r);
+      if (!r.ok()) break;
+      p.connect.port = *port;
+      p.connect.conn_id = *id;
       break;
     }
     case Response::Kind::ok:

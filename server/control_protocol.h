@@ -19,15 +19,17 @@ inline constexpr size_t max_request_size = 64 * 1024;
 inline constexpr size_t max_response_size = 1 << 20;
 
 struct Request {
-  enum class Kind : uint8_t { new_session = 1, list, kill, rename, history, info };
+  enum class Kind : uint8_t { new_session = 1, list, kill, rename, history, info, attach };
   explicit Request(Kind k = Kind::list) : kind(k) {}
   Kind kind;
   std::string name;      // new, kill, rename (from), history
   std::string new_name;  // rename
-  // new
+  // new, attach
   uint32_t cols = 80, rows = 24;
   std::string cwd;
   std::vector<std::string> argv;
+  // attach: the UDP ports the daemon may listen on, if it does not yet
+  uint16_t port_low = 60001, port_high = 60999;
   // history
   uint64_t lines = 0;  // the newest N lines; 0 for all
   std::string grep;
@@ -52,13 +54,21 @@ struct DaemonInfo {
   uint32_t sessions = 0;
 };
 
+// Where and how a client reaches its new attachment.
+struct ConnectInfo {
+  uint16_t port = 0;
+  uint64_t conn_id = 0;
+  std::string key;  // base64
+};
+
 struct Response {
-  enum class Kind : uint8_t { ok = 1, error, sessions, data, end, info };
+  enum class Kind : uint8_t { ok = 1, error, sessions, data, end, info, connect };
   explicit Response(Kind k = Kind::ok, std::string t = {}) : kind(k), text(std::move(t)) {}
   Kind kind;
   std::string text;  // error message or data
   std::vector<SessionInfo> sessions;
   DaemonInfo info;
+  ConnectInfo connect;
 };
 
 // Encoders append one whole frame (length prefix included).

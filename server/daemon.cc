@@ -20,6 +20,7 @@
 #include "mux/registry.h"
 #include "protocol/sgr.h"
 #include "protocol/uv_handle.h"
+#include "server/attachments.h"
 #include "server/control_server.h"
 #include "server/log.h"
 
@@ -54,11 +55,24 @@ std::vector<Row> screen_rows(const mux::Session& s) {
   return rows;
 }
 
+// ROAM_ATTACHMENT_TIMEOUT (seconds): how long an attachment whose client
+// went silent is kept.
+AttachmentLimits limits_from_environment() {
+  AttachmentLimits limits;
+  if (const char* t = std::getenv("ROAM_ATTACHMENT_TIMEOUT"); t && *t) {
+    char* end = nullptr;
+    const unsigned long long seconds = std::strtoull(t, &end, 10);
+    if (end && *end == '\0' && seconds > 0) limits.vanished_ms = seconds * 1000;
+  }
+  return limits;
+}
+
 class Daemon {
  public:
   Daemon(const RuntimeDir& dir, Claim claim)
       : dir_(dir), claim_(std::move(claim)) {
     uv_loop_init(loop_.get());
+    attachments_.emplace(loop_.get(), limits_from_environment());
     registry_.emplace(loop_.get());
     control_.emplace(loop_.get(), claim_.listener.release(),
                      [this](ControlConnection& c, Request r) { handle(c, std::move(r)); });
@@ -66,6 +80,14 @@ class Daemon {
       log("session {} ended: {} exited with status {}", s.name(), s.command(), s.exit_status().value_or(-1));
     };
     registry_->on_empty = [this] { shutdown("the last session ended"); };
+    registry_->on_session_changed = [this](mux::Session& s) { attachments_->session_changed(s); };
+    registry_->on_session_removed = [this](mux::Session& s) { attachments_->session_removed(s); };
+    attachments_->on_end_seen = [this](mux::Session& s) {
+      // A client watched the program end: the session goes, as a tmux pane does.
+      log("session {} removed: an attached client saw it end", s.name());
+      const std::string name = s.name();
+      (void)registry_->kill(name);
+    };
     watch_signal(sigchld_, SIGCHLD, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->registry_->reap_children(); });
     watch_signal(sigterm_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGTERM"); });
     watch_signal(sigint_, SIGINT, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGINT"); });
@@ -83,6 +105,7 @@ class Daemon {
     // Close everything, then let the loop finish the close callbacks.
     control_.reset();
     registry_.reset();
+    attachments_.reset();
     sigchld_.close();
     sigterm_.close();
     sigint_.close();
@@ -118,6 +141,7 @@ class Daemon {
       case Request::Kind::rename: return reply(c, registry_->rename(r.name, r.new_name));
       case Request::Kind::history: return history(c, std::move(r));
       case Request::Kind::info: return info(c);
+      case Request::Kind::attach: return attach(c, std::move(r));
     }
   }
 
@@ -127,9 +151,9 @@ class Daemon {
     c.finish();
   }
 
-  void new_session(ControlConnection& c, Request r) {
+  Result<mux::Session*, std::string> create_session(Request& r) {
     if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000)
-      return reply(c, fail(fmt::format("invalid size {}x{}", r.cols, r.rows)));
+      return fail(fmt::format("invalid size {}x{}", r.cols, r.rows));
     mux::SessionOptions options;
     options.name = r.name;
     options.spawn.argv = std::move(r.argv);
@@ -138,7 +162,30 @@ class Daemon {
     options.spawn.rows = static_cast<int>(r.rows);
     auto s = registry_->create(std::move(options));
     if (s) log("session {} created: {} ({}x{})", (*s)->name(), (*s)->command(), r.cols, r.rows);
+    return s;
+  }
+
+  void new_session(ControlConnection& c, Request r) {
+    auto s = create_session(r);
     reply(c, s ? Result<void, std::string>{} : fail(s.error()));
+  }
+
+  // Attaches to the session, creating it first if need be (like tmux new -A).
+  void attach(ControlConnection& c, Request r) {
+    mux::Session* s = registry_->find(r.name);
+    if (!s) {
+      auto created = create_session(r);
+      if (!created) return reply(c, fail(created.error()));
+      s = *created;
+    } else if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000) {
+      return reply(c, fail(fmt::format("invalid size {}x{}", r.cols, r.rows)));
+    }
+    auto info = attachments_->attach(*s, static_cast<int>(r.cols), static_cast<int>(r.rows), r.port_low, r.port_high);
+    if (!info) return reply(c, fail(info.error()));
+    Response resp(Response::Kind::connect);
+    resp.connect = std::move(*info);
+    c.send(resp);
+    c.finish();
   }
 
   void list(ControlConnection& c) {
@@ -151,6 +198,7 @@ class Daemon {
       i.created = s->created();
       i.last_activity = s->last_activity();
       i.command = s->command();
+      i.clients = attachments_->clients(*s);
       if (s->ended()) i.exit_status = s->exit_status().value_or(-1);
       resp.sessions.push_back(std::move(i));
     }
@@ -164,6 +212,7 @@ class Daemon {
     resp.info.version = ROAM_VERSION;
     resp.info.runtime_dir = dir_.path;
     resp.info.sessions = static_cast<uint32_t>(registry_->size());
+    resp.info.udp_port = attachments_->port();
     c.send(resp);
     c.finish();
   }
@@ -250,6 +299,7 @@ class Daemon {
   std::unique_ptr<uv_loop_t> loop_ = std::make_unique<uv_loop_t>();
   RuntimeDir dir_;
   Claim claim_;
+  std::optional<Attachments> attachments_;  // declared before the registry: outlives it
   std::optional<mux::Registry> registry_;
   std::optional<ControlServer> control_;
   UvHandle<uv_signal_t> sigchld_, sigterm_, sigint_;

@@ -1,0 +1,204 @@
+#include "server/attachments.h"
+
+#include <openssl/rand.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "protocol/host_state.h"
+#include "protocol/transport.h"
+#include "protocol/user_state.h"
+#include "server/log.h"
+
+namespace roam::server {
+
+namespace {
+
+// After a detach, keep answering retransmissions for a little while.
+constexpr uint64_t detach_linger_ms = 3000;
+
+uint64_t random_id() {
+  uint64_t id = 0;
+  while (id == 0)
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) throw std::runtime_error("RAND_bytes failed");
+  return id;
+}
+
+}  // namespace
+
+struct Attachments::Attachment {
+  Attachment(uint64_t id, const crypto::Key& key, mux::Session* s, int c, int r, uint64_t now)
+      : transport(key, id, crypto::Direction::to_client), session(s), cols(c), rows(r), created_at(now) {}
+
+  Transport<HostState, UserState> transport;
+  mux::Session* session;  // null once the session is gone
+  int cols, rows;         // the client's terminal
+  uint64_t created_at;
+  std::optional<sockaddr_storage> peer;  // where the newest authentic datagram came from
+  uint64_t newest_seq = 0;
+  uint64_t consumed = 0;    // user events already acted on
+  bool dirty = true;        // the session changed since the last refresh
+  uint64_t wake_at = 0;
+  std::optional<uint64_t> detached_at;
+  uint64_t last_input_at = 0;
+};
+
+Attachments::Attachments(uv_loop_t* loop, AttachmentLimits limits) : loop_(loop), limits_(limits) {
+  uv_check_init(loop, check_.get());
+  check_.get()->data = this;
+  uv_check_start(check_.get(), [](uv_check_t* c) { static_cast<Attachments*>(c->data)->service(); });
+  uv_timer_init(loop, timer_.get());
+  timer_.get()->data = this;
+}
+
+Attachments::~Attachments() = default;
+
+uint16_t Attachments::port() const { return endpoint_ ? endpoint_->port() : 0; }
+
+Result<ConnectInfo, std::string> Attachments::attach(mux::Session& session, int cols, int rows, uint16_t port_low,
+                                                     uint16_t port_high) {
+  if (!endpoint_) {
+    auto ep = UdpEndpoint::bind(loop_, port_low, port_high);
+    if (!ep) return fail(ep.error());
+    endpoint_ = std::move(*ep);
+    endpoint_->on_datagram = [this](std::span<const uint8_t> d, const sockaddr* from) { on_datagram(d, from); };
+    log("listening on UDP port {}", endpoint_->port());
+  }
+  uint64_t id = random_id();
+  while (by_id_.contains(id)) id = random_id();
+  const crypto::Key key = crypto::Key::random();
+  auto a = std::make_unique<Attachment>(id, key, &session, cols, rows, uv_now(loop_));
+  a->last_input_at = uv_now(loop_);
+  session.resize(cols, rows);  // the newest client's size wins, as tmux's window-size latest
+  by_id_.emplace(id, std::move(a));
+  log("session {}: attachment {} created ({}x{})", session.name(), format_conn_id(id), cols, rows);
+  return ConnectInfo{endpoint_->port(), id, key.to_base64()};
+}
+
+void Attachments::session_changed(mux::Session& session) {
+  for (auto& [id, a] : by_id_)
+    if (a->session == &session) a->dirty = true;
+}
+
+void Attachments::session_removed(mux::Session& session) {
+  for (auto& [id, a] : by_id_) {
+    if (a->session != &session) continue;
+    // Keep the final screen; the client learns the session is gone.
+    HostState& state = a->transport.local();
+    if (!state.exited) {
+      state.exited = true;
+      state.exit_code = session.exit_status().value_or(-1);
+    }
+    a->session = nullptr;
+  }
+}
+
+uint32_t Attachments::clients(const mux::Session& session) const {
+  uint32_t n = 0;
+  for (const auto& [id, a] : by_id_) n += a->session == &session && !a->detached_at;
+  return n;
+}
+
+void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr* from) {
+  const auto id = peek_conn_id(datagram);
+  auto it = id ? by_id_.find(*id) : by_id_.end();
+  if (it == by_id_.end()) {
+    ++unroutable_;
+    return;
+  }
+  Attachment& a = *it->second;
+  const uint64_t now = uv_now(loop_);
+  const auto got = a.transport.receive(datagram, now);
+  if (!got.authentic) return;
+  // Roaming: follow the client to the address of its newest datagram, never
+  // back to an older one (a replay from elsewhere must not divert us).
+  if (!a.peer || got.seq > a.newest_seq) {
+    sockaddr_storage addr{};
+    std::memcpy(&addr, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    if (a.peer && std::memcmp(&*a.peer, &addr, sizeof addr) != 0)
+      log("attachment {}: client moved", format_conn_id(it->first));
+    a.peer = addr;
+    a.newest_seq = got.seq;
+  }
+  if (got.new_state) input(a);
+  a.wake_at = now;  // answer promptly: acks, and frames the client may be waiting for
+}
+
+// Acts on the client's new events: keystrokes to the program, resizes, detach.
+void Attachments::input(Attachment& a) {
+  UserState& events = a.transport.remote_mut();
+  for (uint64_t i = std::max(a.consumed, events.begin()); i < events.end(); ++i) {
+    const UserEvent& e = events.at(i);
+    switch (e.kind) {
+      case UserEvent::Kind::keys:
+        if (!a.session) break;
+        a.last_input_at = uv_now(loop_);
+        // The most recently active client sets the session's size.
+        a.session->resize(a.cols, a.rows);
+        a.session->input(e.keys);
+        break;
+      case UserEvent::Kind::resize:
+        if (e.cols < 2 || e.rows < 2 || e.cols > 1000 || e.rows > 1000) break;
+        a.cols = e.cols;
+        a.rows = e.rows;
+        if (a.session) a.session->resize(a.cols, a.rows);
+        break;
+      case UserEvent::Kind::detach:
+        if (!a.detached_at) {
+          a.detached_at = uv_now(loop_);
+          log("attachment {}: client detached", format_conn_id(a.transport.connection().conn_id()));
+        }
+        break;
+    }
+  }
+  a.consumed = events.end();
+  events.forget_before(a.consumed);
+}
+
+void Attachments::service() {
+  if (!endpoint_) return;
+  const uint64_t now = uv_now(loop_);
+  uint64_t next = UINT64_MAX;
+  for (auto it = by_id_.begin(); it != by_id_.end();) {
+    Attachment& a = *it->second;
+    const uint64_t heard = a.transport.connection().last_heard();
+    const bool contacted = a.peer.has_value();
+    const HostState& shown = a.transport.local();
+    bool drop = false;
+    if (!contacted && now - a.created_at > limits_.first_contact_ms) drop = true;
+    if (contacted && now - heard > limits_.vanished_ms) drop = true;
+    if (a.detached_at && now - *a.detached_at > detach_linger_ms) drop = true;
+    // The client has seen the end of its session: nothing more to say.
+    if (shown.exited && a.transport.idle() && contacted && now - a.transport.last_send() > detach_linger_ms) {
+      drop = true;
+      if (a.session && on_end_seen) on_end_seen(*a.session);
+    }
+    if (drop) {
+      log("attachment {} closed", format_conn_id(it->first));
+      it = by_id_.erase(it);
+      continue;
+    }
+    ++it;
+    if (!contacted || now - heard > limits_.silent_stop_sending_ms) continue;
+    if (a.dirty && a.session) {
+      HostState& state = a.transport.local();
+      state.screen = a.session->terminal().screen();
+      state.history_end = a.session->history().end();
+      if (a.session->ended()) {
+        state.exited = true;
+        state.exit_code = a.session->exit_status().value_or(-1);
+      }
+      a.dirty = false;
+      a.wake_at = now;
+    }
+    if (now >= a.wake_at) {
+      const sockaddr* to = reinterpret_cast<const sockaddr*>(&*a.peer);
+      a.wake_at = a.transport.tick(now, [&](std::span<const uint8_t> d) { endpoint_->send(d, to); });
+    }
+    next = std::min(next, a.wake_at);
+  }
+  if (next != UINT64_MAX) uv_timer_start(timer_.get(), [](uv_timer_t*) {}, next > now ? next - now : 0, 0);
+}
+
+}  // namespace roam::server
