@@ -1,5 +1,9 @@
 #include "client/cli.h"
 
+#include "client/bootstrap.h"
+#include "client/connect.h"
+#include "client/tty.h"
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -22,6 +26,9 @@ constexpr std::string_view usage = R"(usage: roam [--server=PATH] COMMAND [ARGS.
 roam: a mobile shell with named sessions that keep their history.
 
 commands:
+  attach NAME [-- CMD ARGS...]                  attach to session NAME, starting it if needed
+  connect HOST PORT                             attach with ROAM_CONN_ID and ROAM_KEY from the
+                                                environment (what roam attach does after its bootstrap)
   new NAME [--size COLSxROWS] [-- CMD ARGS...]   start a detached session
   ls                                            list sessions
   kill NAME                                     end a session
@@ -29,33 +36,76 @@ commands:
   history NAME [--lines N] [--grep TEXT] [-i] [--ansi]
                                                 print a session's scrollback and screen
 
+inside a session:
+  Ctrl-^ d (or .)   detach; the session lives on
+  Ctrl-^ ^          send a literal Ctrl-^
+  Ctrl-^ ?          show the keys
+  Ctrl-L            repaint the screen (and pass Ctrl-L on)
+
 options:
   --server=PATH   the roam-server to run (default: beside roam, else on PATH)
   --version       print the version and exit
   --help          print this help (or COMMAND --help)
 )";
 
-bool executable_file(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+int attach(const std::vector<std::string>& args, std::optional<std::string> server) {
+  if (args.size() < 2 || args[1].starts_with("-")) {
+    fmt::print(stderr, "roam: usage: roam attach NAME [-- CMD ARGS...]\n");
+    return 2;
+  }
+  std::vector<std::string> command;
+  if (args.size() > 2) {
+    if (args[2] != "--") {
+      fmt::print(stderr, "roam: put the command after '--': roam attach NAME -- CMD ARGS...\n");
+      return 2;
+    }
+    command.assign(args.begin() + 3, args.end());
+  }
+  const auto size = terminal_size(STDOUT_FILENO);
+  if (!size || !isatty(STDIN_FILENO)) {
+    fmt::print(stderr, "roam: attach needs a terminal (stdin and stdout must be a tty)\n");
+    return 1;
+  }
+  if (!server) server = find_server();
+  if (!server) {
+    fmt::print(stderr, "roam: roam-server not found beside roam or on PATH (install it, or pass --server=PATH)\n");
+    return 127;
+  }
+  auto target = bootstrap_local(*server, args[1], size->cols, size->rows, command);
+  if (!target) {
+    if (!target.error().empty()) fmt::print(stderr, "roam: {}\n", target.error());
+    return 1;
+  }
+  return run_connect(*target, args[1]);
+}
 
-// roam-server beside our own executable, else the first on PATH.
-std::optional<std::string> find_server() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir.resize(dir.rfind('/') + 1);
-    if (executable_file(dir + "roam-server")) return dir + "roam-server";
+// The low-level client, as mosh-client is to mosh.
+int connect(const std::vector<std::string>& args) {
+  // Take the secrets out of our environment at once: nothing we start sees them.
+  const char* id_env = std::getenv("ROAM_CONN_ID");
+  const char* key_env = std::getenv("ROAM_KEY");
+  std::string id_text = id_env ? id_env : "", key_text = key_env ? key_env : "";
+  unsetenv("ROAM_CONN_ID");
+  unsetenv("ROAM_KEY");
+  if (args.size() != 3) {
+    fmt::print(stderr, "roam: usage: ROAM_CONN_ID=ID ROAM_KEY=KEY roam connect HOST PORT\n");
+    return 2;
   }
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "";
-  while (!dirs.empty()) {
-    const auto colon = dirs.find(':');
-    const std::string candidate = std::string(dirs.substr(0, colon)) + "/roam-server";
-    if (executable_file(candidate)) return candidate;
-    if (colon == std::string_view::npos) break;
-    dirs.remove_prefix(colon + 1);
+  if (id_text.empty() || key_text.empty()) {
+    fmt::print(stderr, "roam: connect needs ROAM_CONN_ID and ROAM_KEY in the environment\n");
+    return 2;
   }
-  return std::nullopt;
+  auto target = parse_connect_line(fmt::format("ROAM CONNECT {} {} {}", args[2], id_text, key_text));
+  if (!target) {
+    fmt::print(stderr, "roam: bad port, ROAM_CONN_ID or ROAM_KEY ({})\n", target.error());
+    return 2;
+  }
+  target->host = args[1];
+  if (!isatty(STDIN_FILENO)) {
+    fmt::print(stderr, "roam: connect needs a terminal\n");
+    return 1;
+  }
+  return run_connect(*target, args[1]);
 }
 
 }  // namespace
@@ -88,6 +138,8 @@ int run_cli(int argc, char** argv) {
     fmt::print("{}", usage);
     return 0;
   }
+  if (cmd == "attach") return attach(args, server);
+  if (cmd == "connect") return connect(args);
   static constexpr std::string_view local_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
   if (std::find(std::begin(local_commands), std::end(local_commands), cmd) == std::end(local_commands)) {
     fmt::print(stderr, "roam: unknown command '{}'\n(see roam --help)\n", cmd);

@@ -195,7 +195,7 @@ TEST_CASE("the session's program gets the terminal environment, the working dire
   CHECK(contains(r.out, "T=xterm-256color C=truecolor S=env\n"));
   CHECK(contains(r.out, std::filesystem::canonical(sb.dir()).string() + "\n"));
   // The shell holds its terminal on 0, 1 and 2, and nothing of the daemon's.
-  CHECK(contains(r.out, "\n0 1 2\n"));
+  CHECK_MESSAGE(contains(r.out, "\n0 1 2\n"), r.out);
   CHECK(contains(r.out, "24 80\n"));
 }
 

@@ -1,0 +1,104 @@
+#include "client/bootstrap.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+
+#include "protocol/crypto.h"
+#include "protocol/datagram.h"
+
+namespace roam::client {
+
+namespace {
+
+bool executable_file(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+}  // namespace
+
+std::optional<std::string> find_server() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir.resize(dir.rfind('/') + 1);
+    if (executable_file(dir + "roam-server")) return dir + "roam-server";
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const std::string candidate = std::string(dirs.substr(0, colon)) + "/roam-server";
+    if (executable_file(candidate)) return candidate;
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
+}
+
+Result<ConnectTarget, std::string> parse_connect_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  constexpr std::string_view prefix = "ROAM CONNECT ";
+  if (!line.starts_with(prefix)) return fail(std::string("no ROAM CONNECT line"));
+  line.remove_prefix(prefix.size());
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return fail(std::string("malformed ROAM CONNECT line"));
+  ConnectTarget t;
+  const auto port = line.substr(0, sp1);
+  auto p = std::from_chars(port.data(), port.data() + port.size(), t.port);
+  const auto id = parse_conn_id(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  t.key = std::string(line.substr(sp2 + 1));
+  if (p.ec != std::errc{} || p.ptr != port.data() + port.size() || t.port == 0 || !id ||
+      !crypto::Key::from_base64(t.key))
+    return fail(std::string("malformed ROAM CONNECT line"));
+  t.conn_id = *id;
+  return t;
+}
+
+Result<ConnectTarget, std::string> bootstrap_local(const std::string& server, const std::string& name, int cols,
+                                                   int rows, const std::vector<std::string>& command) {
+  std::vector<std::string> args{"roam", "attach", name, "--size", fmt::format("{}x{}", cols, rows)};
+  if (!command.empty()) {
+    args.emplace_back("--");
+    args.insert(args.end(), command.begin(), command.end());
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
+  const pid_t pid = fork();
+  if (pid < 0) return fail(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    execv(server.c_str(), argv.data());
+    fmt::print(stderr, "roam: cannot run {}: {}\n", server, std::strerror(errno));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || text.size() > 4096) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(std::string());  // it said why on stderr
+  auto target = parse_connect_line(text);
+  if (!target) return fail(fmt::format("{} from {}", target.error(), server));
+  target->host = "127.0.0.1";
+  return target;
+}
+
+}  // namespace roam::client

@@ -1,0 +1,274 @@
+#include "client/connect.h"
+
+#include <netdb.h>
+#include <signal.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "client/display.h"
+#include "client/escape.h"
+#include "client/tty.h"
+#include "protocol/host_state.h"
+#include "protocol/transport.h"
+#include "protocol/user_state.h"
+#include "protocol/uv_handle.h"
+
+namespace roam::client {
+
+namespace {
+
+// Without any answer from the server for this long after starting, UDP is
+// probably blocked on the way.
+constexpr uint64_t first_reply_timeout = 10'000;
+// How long a detach waits for the server to confirm it.
+constexpr uint64_t detach_timeout = 2'000;
+// After the session ended, time to acknowledge the final screen.
+constexpr uint64_t exit_ack_time = 300;
+constexpr uint64_t help_shown_ms = 4'000;
+
+constexpr std::string_view help_line =
+    " roam: Ctrl-^ d detach | Ctrl-^ ^ send Ctrl-^ | Ctrl-L repaint | Ctrl-^ ? this help ";
+
+void write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the terminal is gone; nothing to draw on
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+Result<sockaddr_storage, std::string> resolve(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (rc != 0) return fail(fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  sockaddr_storage addr{};
+  std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+  return addr;
+}
+
+class Client {
+ public:
+  Client(const ConnectTarget& target, const std::string& name, const crypto::Key& key, sockaddr_storage server)
+      : target_(target), name_(name), server_(server), transport_(key, target.conn_id, crypto::Direction::to_server) {
+    uv_loop_init(&loop_);
+  }
+
+  ~Client() {
+    udp_.close();
+    stdin_.close();
+    timer_.close();
+    winch_.close();
+    term_.close();
+    hup_.close();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+  }
+
+  int run() {
+    const auto size = terminal_size(STDOUT_FILENO).value_or(TerminalSize{});
+    display_.emplace(size.cols, size.rows);
+    transport_.local().push_resize(size.cols, size.rows);
+    if (auto ok = start_io(); !ok) {
+      fmt::print(stderr, "roam: {}\n", ok.error());
+      return 1;
+    }
+    {
+      RawMode raw(STDIN_FILENO);
+      write_all(STDOUT_FILENO, display_->open());
+      started_at_ = uv_now(&loop_);
+      service();
+      uv_run(&loop_, UV_RUN_DEFAULT);
+      write_all(STDOUT_FILENO, display_->close());
+    }
+    // The terminal is restored before we say why we stopped.
+    return finish();
+  }
+
+ private:
+  Result<void, std::string> start_io() {
+    uv_udp_init_ex(&loop_, udp_.get(), server_.ss_family);
+    udp_.get()->data = this;
+    uv_udp_recv_start(
+        udp_.get(),
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+          static char slab[65536];
+          *buf = uv_buf_init(slab, sizeof slab);
+        },
+        [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr*, unsigned) {
+          if (n > 0) static_cast<Client*>(h->data)->on_datagram({reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(n)});
+        });
+    uv_poll_init(&loop_, stdin_.get(), STDIN_FILENO);
+    stdin_.get()->data = this;
+    uv_poll_start(stdin_.get(), UV_READABLE, [](uv_poll_t* h, int, int) { static_cast<Client*>(h->data)->on_keys(); });
+    uv_timer_init(&loop_, timer_.get());
+    timer_.get()->data = this;
+    auto watch = [this](UvHandle<uv_signal_t>& h, int sig, uv_signal_cb cb) {
+      uv_signal_init(&loop_, h.get());
+      h.get()->data = this;
+      uv_signal_start(h.get(), cb, sig);
+    };
+    watch(winch_, SIGWINCH, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->on_resize(); });
+    watch(term_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("terminated"); });
+    watch(hup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("hung up"); });
+    return {};
+  }
+
+  void on_datagram(std::span<const uint8_t> d) {
+    const auto got = transport_.receive(d, uv_now(&loop_));
+    if (!got.authentic) return;
+    heard_ = true;
+    if (got.new_state) draw();
+    service();
+  }
+
+  void on_keys() {
+    char buf[4096];
+    const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      stop("the terminal closed");
+      return;
+    }
+    std::string to_session;
+    std::vector<LocalCommand> commands;
+    escape_.feed({buf, static_cast<size_t>(n)}, to_session, commands);
+    if (!detaching_) transport_.local().push_keys(to_session);
+    for (LocalCommand c : commands) {
+      switch (c) {
+        case LocalCommand::detach:
+          if (!detaching_) {
+            detaching_ = uv_now(&loop_);
+            transport_.local().push_detach();
+          }
+          break;
+        case LocalCommand::help: help_until_ = uv_now(&loop_) + help_shown_ms; break;
+        case LocalCommand::repaint: display_->invalidate(); break;
+      }
+    }
+    draw();
+    service();
+  }
+
+  void on_resize() {
+    const auto size = terminal_size(STDOUT_FILENO);
+    if (!size) return;
+    display_->resize(size->cols, size->rows);
+    transport_.local().push_resize(size->cols, size->rows);
+    draw();
+    service();
+  }
+
+  void draw() {
+    out_.clear();
+    display_->draw(transport_.remote().screen, out_);
+    if (help_until_ && uv_now(&loop_) < *help_until_) {
+      // Drawn over the frame; the next full repaint removes it.
+      out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[0m\x1b""8", help_line);
+      help_shown_ = true;
+    } else if (help_shown_) {
+      help_shown_ = false;
+      display_->invalidate();
+      out_.clear();
+      display_->draw(transport_.remote().screen, out_);
+    }
+    write_all(STDOUT_FILENO, out_);
+  }
+
+  // Sends what is due and decides whether we are done.
+  void service() {
+    if (stopped_) return;
+    const uint64_t now = uv_now(&loop_);
+    const sockaddr* to = reinterpret_cast<const sockaddr*>(&server_);
+    uint64_t next = transport_.tick(now, [&](std::span<const uint8_t> d) {
+      uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(d.data())), static_cast<unsigned>(d.size()));
+      (void)uv_udp_try_send(udp_.get(), &b, 1, to);
+    });
+    const HostState& state = transport_.remote();
+    if (detaching_ && (transport_.idle() || now - *detaching_ > detach_timeout)) return stop({});
+    if (state.exited) {
+      if (!ended_at_) ended_at_ = now;
+      if (now - *ended_at_ >= exit_ack_time) return stop({});
+      next = std::min(next, *ended_at_ + exit_ack_time);
+    }
+    if (!heard_ && now - started_at_ > first_reply_timeout)
+      return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?", target_.host, target_.port));
+    if (!heard_) next = std::min(next, started_at_ + first_reply_timeout + 1);
+    if (help_until_ && now < *help_until_) next = std::min(next, *help_until_);
+    if (help_shown_ && help_until_ && now >= *help_until_) draw();
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->service(); }, next > now ? next - now : 0, 0);
+  }
+
+  void stop(std::string error) {
+    if (stopped_) return;
+    stopped_ = true;
+    error_ = std::move(error);
+    uv_stop(&loop_);
+  }
+
+  int finish() {
+    const HostState& state = transport_.remote();
+    if (!error_.empty()) {
+      fmt::print(stderr, "roam: {}\n", error_);
+      return 1;
+    }
+    if (detaching_) {
+      fmt::print("[detached from {}]\n", name_);
+      return 0;
+    }
+    if (state.exited) {
+      fmt::print("[{} exited with code {}]\n", name_, state.exit_code);
+      return 0;
+    }
+    return 0;
+  }
+
+  ConnectTarget target_;
+  std::string name_;
+  sockaddr_storage server_;
+  uv_loop_t loop_{};
+  Transport<UserState, HostState> transport_;
+  std::optional<Display> display_;
+  EscapeKeys escape_;
+  UvHandle<uv_udp_t> udp_;
+  UvHandle<uv_poll_t> stdin_;
+  UvHandle<uv_timer_t> timer_;
+  UvHandle<uv_signal_t> winch_, term_, hup_;
+  std::string out_;
+  uint64_t started_at_ = 0;
+  bool heard_ = false;
+  std::optional<uint64_t> detaching_, ended_at_, help_until_;
+  bool help_shown_ = false;
+  bool stopped_ = false;
+  std::string error_;
+};
+
+}  // namespace
+
+int run_connect(const ConnectTarget& target, const std::string& name) {
+  auto key = crypto::Key::from_base64(target.key);
+  if (!key) {
+    fmt::print(stderr, "roam: the session key is malformed\n");
+    return 1;
+  }
+  auto addr = resolve(target.host, target.port);
+  if (!addr) {
+    fmt::print(stderr, "roam: {}\n", addr.error());
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  Client client(target, name, *key, *addr);
+  return client.run();
+}
+
+}  // namespace roam::client

@@ -1,0 +1,25 @@
+#include "client/bootstrap.h"
+
+#include <doctest/doctest.h>
+
+using namespace roam::client;
+
+TEST_CASE("a CONNECT line is parsed") {
+  auto t = parse_connect_line("ROAM CONNECT 60001 00000000000000ab AAECAwQFBgcICQoLDA0ODw\n");
+  REQUIRE(t);
+  CHECK(t->port == 60001);
+  CHECK(t->conn_id == 0xab);
+  CHECK(t->key == "AAECAwQFBgcICQoLDA0ODw");
+}
+
+TEST_CASE("malformed CONNECT lines are refused") {
+  for (std::string_view bad : {"", "ROAM CONNECT", "ROAM CONNECT 60001", "ROAM CONNECT 60001 00000000000000ab",
+                               "ROAM CONNECT 0 00000000000000ab AAECAwQFBgcICQoLDA0ODw",
+                               "ROAM CONNECT 70000 00000000000000ab AAECAwQFBgcICQoLDA0ODw",
+                               "ROAM CONNECT 60001 ab AAECAwQFBgcICQoLDA0ODw",
+                               "ROAM CONNECT 60001 00000000000000ab short",
+                               "HELLO 60001 00000000000000ab AAECAwQFBgcICQoLDA0ODw"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_connect_line(bad));
+  }
+}
