@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "protocol/sgr.h"
+#include "protocol/utf8.h"
 
 // How a frame is drawn:
 //
@@ -57,14 +58,6 @@ constexpr uint32_t max_bells_per_frame = 3;
 constexpr int max_gap = 4;
 // About what a region scroll costs: DECSTBM, SU/SD, reset, a CUP after.
 constexpr int scroll_cost = 20;
-// Terminals keep a bounded number of CSI parameters, sub-parameters
-// included: st drops those past 16, libvterm 0.1.4 writes past its array.
-constexpr int max_csi_args = 16;
-
-int csi_args(std::string_view seq) {
-  return 1 + static_cast<int>(std::count_if(seq.begin(), seq.end(), [](char c) { return c == ';' || c == ':'; }));
-}
-
 int digits(unsigned v) {
   int n = 1;
   while (v >= 10) {
@@ -90,26 +83,6 @@ void append_csi(int n, char final, std::string& out) {
   out += "\x1b[";
   if (n != 1) append_uint(static_cast<unsigned>(n), out);
   out += final;
-}
-
-void append_utf8(uint32_t cp, std::string& out) {
-  // What could act as a control on the terminal is never written raw.
-  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 // Text for an OSC string: no C0, DEL or C1 (as UTF-8 U+0080..U+009F), any
@@ -182,76 +155,6 @@ uint64_t row_hash(const Row& r) {
     h = mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width);
   for (const auto& [x, m] : r.marks) h = mix(mix(h, x), m.size());
   return h;
-}
-
-void append_color(Color c, int base, std::string& out) {
-  switch (c.kind()) {
-    case Color::default_color: append_uint(static_cast<unsigned>(base + 9), out); break;
-    case Color::indexed: {
-      const uint32_t i = c.value();
-      if (i < 8) {
-        append_uint(base + i, out);
-      } else if (i < 16) {
-        append_uint(base + 60 + (i - 8), out);
-      } else {
-        append_uint(static_cast<unsigned>(base + 8), out);
-        out += ";5;";
-        append_uint(i, out);
-      }
-      break;
-    }
-    case Color::rgb: {
-      const uint32_t v = c.value();
-      append_uint(static_cast<unsigned>(base + 8), out);
-      out += ";2;";
-      append_uint(v >> 16, out);
-      out += ';';
-      append_uint((v >> 8) & 0xff, out);
-      out += ';';
-      append_uint(v & 0xff, out);
-      break;
-    }
-  }
-}
-
-// The SGR that changes `from` into `to` without a reset.
-void append_sgr_change(const Pen& from, const Pen& to, std::string& out) {
-  out += "\x1b[";
-  const size_t start = out.size();
-  auto param = [&](std::string_view p) {
-    if (out.size() != start) out += ';';
-    out += p;
-  };
-  uint16_t a = from.attrs;
-  const uint16_t b = to.attrs;
-  constexpr uint16_t intensity = attr_bold | attr_faint;
-  if (a & ~b & intensity) {  // 22 clears both bold and faint
-    param("22");
-    a &= ~intensity;
-  }
-  if (b & ~a & attr_bold) param("1");
-  if (b & ~a & attr_faint) param("2");
-  const auto flag = [&](uint16_t bit, std::string_view on, std::string_view off) {
-    if ((a ^ b) & bit) param(b & bit ? on : off);
-  };
-  flag(attr_italic, "3", "23");
-  if ((a ^ b) & attr_underline_mask) {
-    static constexpr std::string_view underline[] = {"24", "4", "4:2", "4:3"};
-    param(underline[(b & attr_underline_mask) >> attr_underline_shift]);
-  }
-  flag(attr_blink, "5", "25");
-  flag(attr_reverse, "7", "27");
-  flag(attr_conceal, "8", "28");
-  flag(attr_strike, "9", "29");
-  if (from.fg != to.fg) {
-    if (out.size() != start) out += ';';
-    append_color(to.fg, 30, out);
-  }
-  if (from.bg != to.bg) {
-    if (out.size() != start) out += ';';
-    append_color(to.bg, 40, out);
-  }
-  out += 'm';
 }
 
 int mouse_mode(MouseTracking t) {
@@ -740,24 +643,11 @@ void Display::move_to(int x, int y, std::string& out) {
 
 void Display::set_pen(const Pen& pen, std::string& out) {
   if (pen_known_ && pen_ == pen) return;
-  // Too many parameters for one sequence: attributes first, colours after.
   sgr_full_.clear();
   append_sgr(pen, sgr_full_);
-  if (csi_args(sgr_full_) > max_csi_args) {
-    const Pen attrs{{}, {}, pen.attrs};
-    sgr_full_.clear();
-    append_sgr(attrs, sgr_full_);
-    append_sgr_change(attrs, pen, sgr_full_);
-  }
   if (pen_known_) {
     sgr_change_.clear();
     append_sgr_change(pen_, pen, sgr_change_);
-    if (csi_args(sgr_change_) > max_csi_args) {
-      const Pen attrs{pen_.fg, pen_.bg, pen.attrs};
-      sgr_change_.clear();
-      append_sgr_change(pen_, attrs, sgr_change_);
-      append_sgr_change(attrs, pen, sgr_change_);
-    }
     out += sgr_change_.size() < sgr_full_.size() ? sgr_change_ : sgr_full_;
   } else {
     out += sgr_full_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocol/utf8.h"
 #include "protocol/wire.h"
 
 namespace roam::mux {
@@ -38,33 +39,6 @@ enum Shape : uint8_t {
 
 using Bytes = std::vector<uint8_t>;
 
-// Whether `c` may appear in row text: never controls (so '\n' can end a
-// row's text), surrogates or values beyond Unicode.
-bool printable(uint32_t c) {
-  return c >= 0x20 && c != 0x7f && !(c >= 0x80 && c < 0xa0) && !(c >= 0xd800 && c < 0xe000) &&
-         c <= 0x10ffff;
-}
-
-// Writes `c` as UTF-8 at `out` and returns the end of what it wrote.
-char* put_utf8(char* out, uint32_t c) {
-  if (c < 0x80) {
-    *out++ = static_cast<char>(c);
-  } else if (c < 0x800) {
-    *out++ = static_cast<char>(0xc0 | c >> 6);
-    *out++ = static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x10000) {
-    *out++ = static_cast<char>(0xe0 | c >> 12);
-    *out++ = static_cast<char>(0x80 | (c >> 6 & 0x3f));
-    *out++ = static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    *out++ = static_cast<char>(0xf0 | c >> 18);
-    *out++ = static_cast<char>(0x80 | (c >> 12 & 0x3f));
-    *out++ = static_cast<char>(0x80 | (c >> 6 & 0x3f));
-    *out++ = static_cast<char>(0x80 | (c & 0x3f));
-  }
-  return out;
-}
-
 // The codepoint at s[pos], advancing pos; 0 (never printable) if the bytes
 // are not a printable character as put_utf8 writes it.
 uint32_t take_utf8(std::string_view s, size_t& pos) {
@@ -90,7 +64,7 @@ uint32_t take_utf8(std::string_view s, size_t& pos) {
     c = c << 6 | (b & 0x3f);
   }
   static constexpr uint32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < shortest[n] || !printable(c)) return 0;
+  if (c < shortest[n] || !printable_scalar(c)) return 0;
   pos += n;
   return c;
 }
@@ -172,7 +146,7 @@ void encode_row(const Row& row, std::string& text, Bytes& meta, Bytes& shapes, B
       bool odd_width = cell.width != 1;
       if (cell.ch == Cell::wide_tail) {
         if (!tail_covered) shape(c, shape_tail);
-      } else if (!printable(cell.ch)) {
+      } else if (!printable_scalar(cell.ch)) {
         shape(c, shape_raw);
         sw.varint(cell.ch);
       } else {
@@ -196,7 +170,7 @@ void encode_row(const Row& row, std::string& text, Bytes& meta, Bytes& shapes, B
       const std::u32string& m = (*marks)[next_mark].second;
       shape(c, shape_marks);
       sw.varint(m.size());
-      for (char32_t cp : m) out = put_utf8(out, printable(cp) ? cp : 0xfffd);
+      for (char32_t cp : m) out = put_utf8(out, printable_scalar(cp) ? cp : 0xfffd);
     }
   }
   flush_blanks();

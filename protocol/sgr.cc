@@ -1,70 +1,119 @@
 #include "protocol/sgr.h"
 
-#include <fmt/format.h>
+#include <algorithm>
+#include <string_view>
+
+#include "protocol/utf8.h"
 
 namespace roam {
 
 namespace {
 
-void append_color(Color c, int base, std::string& out) {
+constexpr int max_csi_args = 16;
+
+int csi_args(std::string_view seq) {
+  return 1 + static_cast<int>(std::count_if(seq.begin(), seq.end(), [](char c) { return c == ';' || c == ':'; }));
+}
+
+void append_uint(unsigned v, std::string& out) {
+  char buf[10];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out += buf[--n];
+}
+
+void append_color(Color c, unsigned base, std::string& out) {
   switch (c.kind()) {
-    case Color::default_color: break;
+    case Color::default_color: append_uint(base + 9, out); break;
     case Color::indexed: {
       const uint32_t i = c.value();
-      if (i < 8) fmt::format_to(std::back_inserter(out), ";{}", base + i);
-      else if (i < 16) fmt::format_to(std::back_inserter(out), ";{}", base + 60 + (i - 8));
-      else fmt::format_to(std::back_inserter(out), ";{};5;{}", base + 8, i);
+      if (i < 8) {
+        append_uint(base + i, out);
+      } else if (i < 16) {
+        append_uint(base + 60 + (i - 8), out);
+      } else {
+        append_uint(base + 8, out);
+        out += ";5;";
+        append_uint(i, out);
+      }
       break;
     }
     case Color::rgb: {
       const uint32_t v = c.value();
-      fmt::format_to(std::back_inserter(out), ";{};2;{};{};{}", base + 8, v >> 16, (v >> 8) & 0xff, v & 0xff);
+      append_uint(base + 8, out);
+      out += ";2;";
+      append_uint(v >> 16, out);
+      out += ';';
+      append_uint((v >> 8) & 0xff, out);
+      out += ';';
+      append_uint(v & 0xff, out);
       break;
     }
   }
 }
 
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
+// Appends ";P" for each parameter that turns `from` into `to`.
+void append_params(const Pen& from, const Pen& to, std::string& out) {
+  auto param = [&](std::string_view p) {
+    out += ';';
+    out += p;
+  };
+  uint16_t a = from.attrs;
+  const uint16_t b = to.attrs;
+  constexpr uint16_t intensity = attr_bold | attr_faint;
+  if (a & ~b & intensity) {  // 22 clears both bold and faint
+    param("22");
+    a &= ~intensity;
   }
+  if (b & ~a & attr_bold) param("1");
+  if (b & ~a & attr_faint) param("2");
+  const auto flag = [&](uint16_t bit, std::string_view on, std::string_view off) {
+    if ((a ^ b) & bit) param(b & bit ? on : off);
+  };
+  flag(attr_italic, "3", "23");
+  if ((a ^ b) & attr_underline_mask) {
+    static constexpr std::string_view underline[] = {"24", "4", "4:2", "4:3"};
+    param(underline[(b & attr_underline_mask) >> attr_underline_shift]);
+  }
+  flag(attr_blink, "5", "25");
+  flag(attr_reverse, "7", "27");
+  flag(attr_conceal, "8", "28");
+  flag(attr_strike, "9", "29");
+  if (from.fg != to.fg) {
+    out += ';';
+    append_color(to.fg, 30, out);
+  }
+  if (from.bg != to.bg) {
+    out += ';';
+    append_color(to.bg, 40, out);
+  }
+}
+
+// "ESC [" `head` parameters "m", split in two sequences (attributes, then
+// colours) when one would carry too many.
+void append_sequence(std::string_view head, const Pen& from, const Pen& to, std::string& out) {
+  const size_t start = out.size();
+  out += "\x1b[";
+  out += head;
+  const size_t params = out.size();
+  append_params(from, to, out);
+  if (head.empty() && out.size() > params) out.erase(params, 1);  // no leading ';'
+  out += 'm';
+  if (csi_args(std::string_view(out).substr(start)) <= max_csi_args) return;
+  out.resize(start);
+  const Pen attrs{from.fg, from.bg, to.attrs};
+  append_sequence(head, from, attrs, out);
+  append_sequence({}, attrs, to, out);
 }
 
 }  // namespace
 
-void append_sgr(const Pen& pen, std::string& out) {
-  out += "\x1b[0";
-  const uint16_t a = pen.attrs;
-  if (a & attr_bold) out += ";1";
-  if (a & attr_faint) out += ";2";
-  if (a & attr_italic) out += ";3";
-  switch ((a & attr_underline_mask) >> attr_underline_shift) {
-    case 1: out += ";4"; break;
-    case 2: out += ";4:2"; break;
-    case 3: out += ";4:3"; break;
-    default: break;
-  }
-  if (a & attr_blink) out += ";5";
-  if (a & attr_reverse) out += ";7";
-  if (a & attr_conceal) out += ";8";
-  if (a & attr_strike) out += ";9";
-  append_color(pen.fg, 30, out);
-  append_color(pen.bg, 40, out);
-  out += 'm';
-}
+void append_sgr_change(const Pen& from, const Pen& to, std::string& out) { append_sequence({}, from, to, out); }
+
+void append_sgr(const Pen& pen, std::string& out) { append_sequence("0", Pen{}, pen, out); }
 
 void append_row_text(const Row& row, bool ansi, std::string& out) {
   const Pen plain{};
@@ -72,23 +121,18 @@ void append_row_text(const Row& row, bool ansi, std::string& out) {
   while (end > 0 && (row.cells[end - 1].ch == 0 || row.cells[end - 1].ch == ' ') && row.cells[end - 1].pen() == plain)
     --end;
   size_t mark = 0;
-  while (mark < row.marks.size() && row.marks[mark].first < end) ++mark;
-  const size_t marks_in_range = mark;
-  mark = 0;
   Pen current = plain;
   for (size_t x = 0; x < end; ++x) {
     const Cell& c = row.cells[x];
     if (c.ch == Cell::wide_tail) continue;
     if (ansi && c.pen() != current) {
+      append_sgr(c.pen(), out);
       current = c.pen();
-      append_sgr(current, out);
     }
     append_utf8(c.ch == 0 ? ' ' : c.ch, out);
-    while (mark < marks_in_range && row.marks[mark].first < x) ++mark;
-    while (mark < marks_in_range && row.marks[mark].first == x) {
+    while (mark < row.marks.size() && row.marks[mark].first < x) ++mark;
+    for (; mark < row.marks.size() && row.marks[mark].first == x; ++mark)
       for (char32_t m : row.marks[mark].second) append_utf8(m, out);
-      ++mark;
-    }
   }
   if (ansi && current != plain) out += "\x1b[0m";
 }

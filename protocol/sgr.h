@@ -1,5 +1,7 @@
 // SGR (Select Graphic Rendition) sequences for a pen, for anything that draws
 // cells on a real terminal: the client's display, `roam history --ansi`.
+// No sequence carries more than 16 parameters: libvterm 0.1.4 writes past
+// its array beyond that, and st drops the rest.
 #pragma once
 
 #include <string>
@@ -8,8 +10,10 @@
 
 namespace roam {
 
-// Appends one sequence that resets and then sets everything `pen` has.
+// Appends SGR that resets and then sets everything `pen` has.
 void append_sgr(const Pen& pen, std::string& out);
+// Appends SGR that turns `from` into `to` without a reset.
+void append_sgr_change(const Pen& from, const Pen& to, std::string& out);
 
 // Appends `row` as UTF-8: wide characters once, never-written cells as
 // spaces, trailing default blanks dropped. With `ansi`, SGR sequences set
