@@ -1,0 +1,401 @@
+#include "protocol/screen.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace roam {
+namespace {
+
+using Mark = std::pair<uint16_t, std::u32string>;
+
+bool is_blank(const Row& r) {
+  return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), [](const Cell& c) { return c == Cell{}; });
+}
+
+auto first_mark_at_or_after(std::vector<Mark>& marks, int x) {
+  return std::lower_bound(marks.begin(), marks.end(), x, [](const Mark& m, int col) { return m.first < col; });
+}
+
+// Drops the marks of columns [left, right).
+bool remove_marks(Row& r, int left, int right) {
+  if (r.marks.empty()) return false;
+  auto first = first_mark_at_or_after(r.marks, left);
+  auto last = first_mark_at_or_after(r.marks, right);
+  if (first == last) return false;
+  r.marks.erase(first, last);
+  return true;
+}
+
+// Sets column x's marks to the 0-terminated `marks` (at most max_marks kept).
+bool set_marks(Row& r, int x, const uint32_t* marks) {
+  size_t n = 0;
+  while (n < Screen::max_marks && marks[n] != 0) ++n;
+  auto it = first_mark_at_or_after(r.marks, x);
+  if (it != r.marks.end() && it->first == x) {
+    std::u32string& have = it->second;
+    if (have.size() == n && std::equal(have.begin(), have.end(), marks)) return false;
+    have.assign(marks, marks + n);
+    return true;
+  }
+  r.marks.insert(it, Mark{static_cast<uint16_t>(x), std::u32string(marks, marks + n)});
+  return true;
+}
+
+// Makes cells x-1 and x either one whole wide character or no part of one:
+// a half left alone becomes a blank cell that keeps its background.
+bool repair_boundary(Row& r, int x) {
+  std::vector<Cell>& c = r.cells;
+  const int n = static_cast<int>(c.size());
+  auto blank = [&](int i) {
+    Cell b;
+    b.bg = c[i].bg;
+    c[i] = b;
+    remove_marks(r, i, i + 1);
+  };
+  if (x > 0 && x <= n && c[x - 1].width == 2 && (x == n || c[x].ch != Cell::wide_tail)) {
+    blank(x - 1);
+    return true;
+  }
+  if (x >= 0 && x < n && c[x].ch == Cell::wide_tail && (x == 0 || c[x - 1].width != 2)) {
+    blank(x);
+    return true;
+  }
+  return false;
+}
+
+// Copies the marks of src's columns [sl, sl + w) to dst's [dl, dl + w);
+// src and dst may be the same row.
+void move_marks(Row& dst, int dl, const Row& src, int sl, int w) {
+  std::vector<Mark> moved;
+  for (const Mark& m : src.marks)
+    if (m.first >= sl && m.first < sl + w) moved.emplace_back(static_cast<uint16_t>(m.first - sl + dl), m.second);
+  remove_marks(dst, dl, dl + w);
+  for (Mark& m : moved) dst.marks.insert(first_mark_at_or_after(dst.marks, m.first), std::move(m));
+}
+
+// Drops a trailing partial UTF-8 sequence left by cutting the text short.
+void drop_partial_utf8(std::string& s) {
+  size_t lead = s.size();
+  while (lead > 0 && (static_cast<unsigned char>(s[lead - 1]) & 0xc0) == 0x80) --lead;
+  if (lead == 0) return;
+  unsigned char b = static_cast<unsigned char>(s[lead - 1]);
+  size_t need = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+  if (s.size() - (lead - 1) < need) s.resize(lead - 1);
+}
+
+// The text without control characters (C0, DEL, and C1 as UTF-8, which
+// some terminals obey), cut to `limit` bytes.
+std::string printable_prefix(std::string_view text, size_t limit) {
+  std::string out;
+  out.reserve(std::min(text.size(), limit));
+  bool cut = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x20 || b == 0x7f) continue;
+    if (b == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0 &&
+        static_cast<unsigned char>(text[i + 1]) >= 0x80) {
+      ++i;
+      continue;
+    }
+    if (out.size() == limit) {
+      cut = true;
+      break;
+    }
+    out.push_back(text[i]);
+  }
+  if (cut) drop_partial_utf8(out);
+  return out;
+}
+
+bool is_base64(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
+  });
+}
+
+}  // namespace
+
+Screen::Screen(int cols, int rows)
+    : cols_(std::clamp(cols, 1, max_cols)), rows_(std::clamp(rows, 1, max_rows)), active_(make_grid()) {}
+
+Screen::Grid Screen::make_grid() {
+  Grid g;
+  g.lines.resize(rows_);
+  for (Line& l : g.lines) {
+    l.row.cells.assign(cols_, Cell{});
+    touch(l);
+  }
+  return g;
+}
+
+void Screen::put_any(int x, int y, const uint32_t* chars, int width, const Pen& pen) {
+  if (x < 0 || x >= cols_ || y < 0 || y >= rows_) return;
+  width = (width == 2 && x + 1 < cols_) ? 2 : 1;
+  Line& l = line(y);
+  Cell* c = l.row.cells.data();
+  bool changed = false;
+  const Cell head{chars[0], pen.fg, pen.bg, pen.attrs, static_cast<uint8_t>(width)};
+  if (c[x] != head) {
+    c[x] = head;
+    changed = true;
+  }
+  if (width == 2) {
+    const Cell tail{Cell::wide_tail, pen.fg, pen.bg, pen.attrs, 1};
+    if (c[x + 1] != tail) {
+      c[x + 1] = tail;
+      changed = true;
+    }
+  }
+  changed |= repair_boundary(l.row, x);
+  changed |= repair_boundary(l.row, x + width);
+  if (chars[0] != 0 && chars[1] != 0)
+    changed |= set_marks(l.row, x, chars + 1);
+  else
+    changed |= remove_marks(l.row, x, x + width);
+  if (changed) touch(l);
+}
+
+void Screen::erase(Rect r, Color bg) {
+  r.top = std::max(r.top, 0);
+  r.left = std::max(r.left, 0);
+  r.bottom = std::min(r.bottom, rows_);
+  r.right = std::min(r.right, cols_);
+  if (r.top >= r.bottom || r.left >= r.right) return;
+  Cell blank;
+  blank.bg = bg;
+  for (int y = r.top; y < r.bottom; ++y) {
+    Line& l = line(y);
+    Cell* c = l.row.cells.data();
+    bool changed = false;
+    for (int x = r.left; x < r.right; ++x) {
+      if (c[x] != blank) {
+        c[x] = blank;
+        changed = true;
+      }
+    }
+    changed |= repair_boundary(l.row, r.left);
+    changed |= repair_boundary(l.row, r.right);
+    changed |= remove_marks(l.row, r.left, r.right);
+    // The row no longer runs to its end, so it no longer flows into the next.
+    if (r.right == cols_ && l.row.wrapped) {
+      l.row.wrapped = false;
+      changed = true;
+    }
+    if (changed) touch(l);
+  }
+}
+
+void Screen::clear_line(Line& l, Color bg) {
+  // Doubling copies: memcpy speed, where a plain fill stores field by field.
+  Cell* c = l.row.cells.data();
+  const size_t n = l.row.cells.size();
+  c[0] = Cell{};
+  c[0].bg = bg;
+  for (size_t done = 1; done < n; done *= 2) std::copy_n(c, std::min(done, n - done), c + done);
+  l.row.marks.clear();
+  l.row.wrapped = false;
+  touch(l);
+}
+
+void Screen::scroll_lines(int top, int bottom, int dy, Color bg) {
+  const int n = std::min(std::abs(dy), bottom - top);
+  if (n == 0) return;
+  if (top == 0 && bottom == rows_) {
+    // The whole screen: turn the ring, recycling the rows that leave.
+    for (int i = 0; i < n; ++i) {
+      if (dy < 0) {
+        clear_line(line(0), bg);
+        active_.origin = active_.origin + 1 == rows_ ? 0 : active_.origin + 1;
+      } else {
+        active_.origin = active_.origin == 0 ? rows_ - 1 : active_.origin - 1;
+        clear_line(line(0), bg);
+      }
+    }
+    return;
+  }
+  // A band of rows: swap row objects (a few pointers each), never cells.
+  if (dy < 0) {
+    for (int y = top; y + n < bottom; ++y) std::swap(line(y), line(y + n));
+    for (int y = bottom - n; y < bottom; ++y) clear_line(line(y), bg);
+  } else {
+    for (int y = bottom - 1; y - n >= top; --y) std::swap(line(y), line(y - n));
+    for (int y = top; y < top + n; ++y) clear_line(line(y), bg);
+  }
+}
+
+void Screen::scroll(Rect r, int dy, int dx, Color bg) {
+  r.top = std::max(r.top, 0);
+  r.left = std::max(r.left, 0);
+  r.bottom = std::min(r.bottom, rows_);
+  r.right = std::min(r.right, cols_);
+  const int h = r.bottom - r.top, w = r.right - r.left;
+  if (h <= 0 || w <= 0) return;
+  dy = std::clamp(dy, -h, h);
+  dx = std::clamp(dx, -w, w);
+  if (dx == 0 && r.left == 0 && r.right == cols_) {
+    scroll_lines(r.top, r.bottom, dy, bg);
+    return;
+  }
+  Rect src = r, dest = r;
+  if (dy < 0) {
+    src.top -= dy;
+    dest.bottom += dy;
+  } else {
+    src.bottom -= dy;
+    dest.top += dy;
+  }
+  if (dx < 0) {
+    src.left -= dx;
+    dest.right += dx;
+  } else {
+    src.right -= dx;
+    dest.left += dx;
+  }
+  move(dest, src);
+  if (dy < 0) erase({r.bottom + dy, r.left, r.bottom, r.right}, bg);
+  if (dy > 0) erase({r.top, r.left, r.top + dy, r.right}, bg);
+  if (dx < 0) erase({r.top, r.right + dx, r.bottom, r.right}, bg);
+  if (dx > 0) erase({r.top, r.left, r.bottom, r.left + dx}, bg);
+}
+
+void Screen::move(Rect dest, Rect src) {
+  const int dy = dest.top - src.top, dx = dest.left - src.left;
+  // Clip the source to the screen and to what lands on it.
+  src.bottom = std::min(src.top + (dest.bottom - dest.top), src.bottom);
+  src.right = std::min(src.left + (dest.right - dest.left), src.right);
+  src.top = std::max({src.top, 0, -dy});
+  src.left = std::max({src.left, 0, -dx});
+  src.bottom = std::min({src.bottom, rows_, rows_ - dy});
+  src.right = std::min({src.right, cols_, cols_ - dx});
+  const int h = src.bottom - src.top, w = src.right - src.left;
+  if (h <= 0 || w <= 0 || (dy == 0 && dx == 0)) return;
+  // Walk rows so a source row is read before anything overwrites it.
+  for (int i = 0; i < h; ++i) {
+    const int sy = dy > 0 ? src.bottom - 1 - i : src.top + i;
+    Line& s = line(sy);
+    Line& d = line(sy + dy);
+    const Cell* from = s.row.cells.data() + src.left;
+    Cell* to = d.row.cells.data() + src.left + dx;
+    if (to < from)
+      std::copy(from, from + w, to);
+    else
+      std::copy_backward(from, from + w, to + w);
+    if (!s.row.marks.empty() || !d.row.marks.empty()) move_marks(d.row, src.left + dx, s.row, src.left, w);
+    repair_boundary(d.row, src.left + dx);
+    repair_boundary(d.row, src.right + dx);
+    touch(d);
+  }
+}
+
+void Screen::set_wrapped(int y, bool wrapped) {
+  if (y < 0 || y >= rows_) return;
+  Line& l = line(y);
+  if (l.row.wrapped == wrapped) return;
+  l.row.wrapped = wrapped;
+  touch(l);
+}
+
+void Screen::set_row(int y, const Row& row) {
+  if (y < 0 || y >= rows_) return;
+  Line& l = line(y);
+  const size_t n = std::min(row.cells.size(), static_cast<size_t>(cols_));
+  l.row.cells.assign(row.cells.begin(), row.cells.begin() + static_cast<std::ptrdiff_t>(n));
+  l.row.cells.resize(cols_, Cell{});
+  l.row.marks.clear();
+  for (const Mark& m : row.marks)
+    if (m.first < cols_ && !m.second.empty()) l.row.marks.push_back(m);
+  std::sort(l.row.marks.begin(), l.row.marks.end(), [](const Mark& a, const Mark& b) { return a.first < b.first; });
+  l.row.wrapped = row.wrapped;
+  for (int x = 0; x <= cols_; ++x) repair_boundary(l.row, x);
+  touch(l);
+}
+
+int Screen::resize_grid(Grid& g, int cols, int rows, int keep_row,
+                        const std::function<void(const Row&)>* scrolled_off) {
+  std::rotate(g.lines.begin(), g.lines.begin() + g.origin, g.lines.end());
+  g.origin = 0;
+  int lost = 0;
+  const int old_rows = static_cast<int>(g.lines.size());
+  if (rows < old_rows) {
+    int excess = old_rows - rows;
+    if (keep_row < 0) {
+      // A hidden grid has no cursor: keep everything down to its last text.
+      keep_row = old_rows - 1;
+      while (keep_row >= 0 && is_blank(g.lines[keep_row].row)) --keep_row;
+    }
+    while (excess > 0 && static_cast<int>(g.lines.size()) - 1 > keep_row && is_blank(g.lines.back().row)) {
+      g.lines.pop_back();
+      --excess;
+    }
+    // Off the top, but never the cursor's row itself; what is still too
+    // much comes off the bottom.
+    lost = std::min(excess, std::max(keep_row, 0));
+    if (scrolled_off && *scrolled_off)
+      for (int i = 0; i < lost; ++i) (*scrolled_off)(g.lines[i].row);
+    g.lines.erase(g.lines.begin(), g.lines.begin() + lost);
+  }
+  g.lines.resize(rows);
+  for (Line& l : g.lines) {
+    l.row.cells.resize(cols, Cell{});
+    remove_marks(l.row, cols, 1 << 16);
+    repair_boundary(l.row, cols);
+    touch(l);
+  }
+  return lost;
+}
+
+int Screen::resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off) {
+  cols = std::clamp(cols, 1, max_cols);
+  rows = std::clamp(rows, 1, max_rows);
+  const bool primary_shown = !modes_.alternate_screen;
+  const int lost = resize_grid(active_, cols, rows, cursor_.y, primary_shown ? &scrolled_off : nullptr);
+  if (!hidden_.lines.empty()) resize_grid(hidden_, cols, rows, -1, primary_shown ? nullptr : &scrolled_off);
+  cols_ = cols;
+  rows_ = rows;
+  cursor_.x = std::clamp(cursor_.x, 0, cols_ - 1);
+  cursor_.y = std::clamp(cursor_.y - lost, 0, rows_ - 1);
+  return lost;
+}
+
+void Screen::set_cursor(const Cursor& c) {
+  cursor_ = c;
+  cursor_.x = std::clamp(c.x, 0, cols_ - 1);
+  cursor_.y = std::clamp(c.y, 0, rows_ - 1);
+}
+
+void Screen::set_modes(const Modes& m) {
+  if (m.alternate_screen != modes_.alternate_screen) {
+    if (hidden_.lines.empty()) hidden_ = make_grid();
+    std::swap(active_, hidden_);
+    // What shows at each row changed, though no row moved or was written.
+    for (int y = 0; y < rows_; ++y) touch(line(y));
+  }
+  modes_ = m;
+}
+
+void Screen::set_title(std::string_view title) { title_ = printable_prefix(title, max_title); }
+
+void Screen::set_icon_name(std::string_view name) { icon_name_ = printable_prefix(name, max_title); }
+
+bool Screen::set_clipboard(std::string_view selection, std::string_view base64) {
+  if (base64.size() > max_clipboard || !is_base64(base64)) return false;
+  if (selection.size() > 16 || selection.find_first_not_of("cpqs01234567") != std::string_view::npos) return false;
+  clipboard_.selection = selection.empty() ? "s0" : selection;
+  clipboard_.base64 = base64;
+  ++clipboard_.serial;
+  return true;
+}
+
+bool operator==(const Screen& a, const Screen& b) {
+  if (a.cols_ != b.cols_ || a.rows_ != b.rows_ || a.cursor_ != b.cursor_ || a.modes_ != b.modes_ ||
+      a.title_ != b.title_ || a.icon_name_ != b.icon_name_ || a.bell_count_ != b.bell_count_ ||
+      a.clipboard_ != b.clipboard_)
+    return false;
+  for (int y = 0; y < a.rows_; ++y)
+    if (a.row(y) != b.row(y)) return false;
+  return true;
+}
+
+}  // namespace roam

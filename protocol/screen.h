@@ -1,0 +1,194 @@
+// What a terminal shows: a grid of cells, the cursor, the title and the modes
+// a client must mirror. The server's terminal (mux) writes it; the client
+// keeps its own copy and applies network diffs to it, so this knows nothing
+// of libvterm or of the network.
+//
+// Rows live in a ring: scrolling the whole screen by n touches n rows, never
+// the rest of the grid; scrolling a band of full-width rows swaps row objects
+// (a few pointers each), never cells. Every row carries a version drawn from
+// one counter per screen, so a version value names one content of one row: a
+// row gets a new version whenever its content changes, and keeps it when it
+// merely moves (a scroll), which lets a diff spot moved rows without
+// comparing cells. Writes and erases that leave a row exactly as it was keep
+// its version; rows scrolled in, rows written by a part-width move, and every
+// row after resize() or an alternate-screen switch get new versions even if
+// their content did not change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/cell.h"
+
+namespace roam {
+
+enum class CursorShape : uint8_t { block, underline, bar };
+
+struct Cursor {
+  int x = 0, y = 0;
+  bool visible = true;
+  bool blink = true;
+  CursorShape shape = CursorShape::block;
+  friend bool operator==(const Cursor&, const Cursor&) = default;
+};
+
+enum class MouseTracking : uint8_t { none, click, drag, motion };  // off, 1000, 1002, 1003
+enum class MouseEncoding : uint8_t { x10, utf8, sgr, urxvt };      // default, 1005, 1006, 1015
+
+struct Modes {
+  bool alternate_screen = false;  // 1047/1049; switching it swaps the grids
+  bool app_cursor_keys = false;   // DECCKM, ?1
+  bool app_keypad = false;        // DECKPAM (ESC =) / DECKPNM (ESC >), DECNKM ?66
+  bool bracketed_paste = false;   // ?2004
+  bool focus_events = false;      // ?1004
+  bool reverse_video = false;     // DECSCNM, ?5
+  MouseTracking mouse_tracking = MouseTracking::none;
+  MouseEncoding mouse_encoding = MouseEncoding::x10;
+  friend bool operator==(const Modes&, const Modes&) = default;
+};
+
+// The last OSC 52 "set selection" request. The data stays base64 as the
+// program sent it: the client hands it to its own terminal the same way.
+struct Clipboard {
+  std::string selection;  // xterm's Pc: letters from "cpqs01234567"
+  std::string base64;     // validated base64 alphabet, at most max_clipboard bytes
+  uint32_t serial = 0;    // bumped on every set, so setting the same text twice shows
+  friend bool operator==(const Clipboard&, const Clipboard&) = default;
+};
+
+// Cells in rows [top, bottom) and columns [left, right).
+struct Rect {
+  int top = 0, left = 0, bottom = 0, right = 0;
+};
+
+class Screen {
+ public:
+  static constexpr int max_cols = 4096;
+  static constexpr int max_rows = 2048;
+  static constexpr size_t max_title = 4096;       // bytes, cut at a UTF-8 boundary
+  static constexpr size_t max_clipboard = 1 << 20;  // bytes of base64
+  static constexpr size_t max_marks = 16;          // combining marks kept per cell
+
+  // Sizes are clamped to [1, max_cols] x [1, max_rows].
+  Screen(int cols, int rows);
+
+  int cols() const { return cols_; }
+  int rows() const { return rows_; }
+  // Row y, 0 <= y < rows(), as shown.
+  const Row& row(int y) const { return line(y).row; }
+  uint64_t version(int y) const { return line(y).version; }
+
+  // --- Grid operations. Coordinates outside the screen are clipped; a wide
+  // character cut in half by any of them leaves a blank cell, never a half.
+
+  // Writes one glyph at (x, y): chars is the base character (not 0) followed
+  // by its combining marks, 0-terminated; width is 1 or 2 columns.
+  void put(int x, int y, const uint32_t* chars, int width, const Pen& pen) {
+    // Inline, the common case: one narrow character over another.
+    if (width == 1 && chars[1] == 0 && static_cast<unsigned>(x) < static_cast<unsigned>(cols_) &&
+        static_cast<unsigned>(y) < static_cast<unsigned>(rows_)) {
+      Line& l = line(y);
+      Cell& c = l.row.cells[x];
+      if (c.width == 1 && c.ch != Cell::wide_tail && l.row.marks.empty()) {
+        const Cell cell{chars[0], pen.fg, pen.bg, pen.attrs, 1};
+        if (c != cell) {
+          c = cell;
+          touch(l);
+        }
+        return;
+      }
+    }
+    put_any(x, y, chars, width, pen);
+  }
+  // Blanks r with background bg (as xterm's back-colour erase does).
+  void erase(Rect r, Color bg);
+  // Moves the content of r by dy rows and dx columns (dy < 0: up), dropping
+  // what leaves r and blanking, with bg, what it uncovers.
+  void scroll(Rect r, int dy, int dx, Color bg);
+  // Copies the cells of src to dest, which has the same size.
+  void move(Rect dest, Rect src);
+  void set_wrapped(int y, bool wrapped);
+  // Replaces row y's content (cells beyond cols() dropped, missing ones blank).
+  void set_row(int y, const Row& row);
+
+  // Changes the size much as tmux does: losing rows drops blank rows below
+  // the cursor first, then rows above it off the top, then rows off the
+  // bottom; rows leaving the top of the primary grid (shown or hidden behind
+  // the alternate one) go to `scrolled_off`, in order. Columns are cut or
+  // added on the right. Returns how many rows the shown grid lost off its
+  // top (the cursor moved up by as many, and stays on its row).
+  int resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off = {});
+
+  // --- Everything else a client mirrors.
+  const Cursor& cursor() const { return cursor_; }
+  void set_cursor(const Cursor& c);  // position clamped to the screen
+
+  const Modes& modes() const { return modes_; }
+  // Changing alternate_screen swaps the grids; the alternate grid keeps its
+  // old content until the caller erases it.
+  void set_modes(const Modes& m);
+
+  const std::string& title() const { return title_; }
+  const std::string& icon_name() const { return icon_name_; }
+  // Control characters (C0, DEL, C1) are dropped and the text cut to
+  // max_title bytes.
+  void set_title(std::string_view title);
+  void set_icon_name(std::string_view name);
+
+  uint32_t bell_count() const { return bell_count_; }
+  void ring_bell() { ++bell_count_; }
+
+  const Clipboard& clipboard() const { return clipboard_; }
+  // Refuses (returns false) data that is not base64 or too long, and
+  // selections outside xterm's alphabet; an empty selection means "s0".
+  bool set_clipboard(std::string_view selection, std::string_view base64);
+
+  // Same shown content, cursor, modes, title, icon name, bell count and
+  // clipboard. Versions and the hidden grid are not compared.
+  friend bool operator==(const Screen& a, const Screen& b);
+
+  // Copies are plain values. Assigning a screen to one of the same size
+  // reuses the target's row storage and allocates nothing for plain rows.
+
+ private:
+  struct Line {
+    Row row;
+    uint64_t version = 0;
+  };
+  // Lines in a ring: visible row y is lines[(origin + y) % rows].
+  struct Grid {
+    std::vector<Line> lines;
+    int origin = 0;
+  };
+
+  Line& line(int y) {
+    int i = active_.origin + y;
+    return active_.lines[i >= rows_ ? i - rows_ : i];
+  }
+  const Line& line(int y) const {
+    int i = active_.origin + y;
+    return active_.lines[i >= rows_ ? i - rows_ : i];
+  }
+  void touch(Line& l) { l.version = ++last_version_; }
+  void put_any(int x, int y, const uint32_t* chars, int width, const Pen& pen);
+  void clear_line(Line& l, Color bg);
+  void scroll_lines(int top, int bottom, int dy, Color bg);
+  Grid make_grid();
+  int resize_grid(Grid& g, int cols, int rows, int keep_row,
+                  const std::function<void(const Row&)>* scrolled_off);
+
+  int cols_, rows_;
+  uint64_t last_version_ = 0;
+  Grid active_, hidden_;  // hidden_: the grid not shown (empty until first used)
+  Cursor cursor_;
+  Modes modes_;
+  std::string title_, icon_name_;
+  uint32_t bell_count_ = 0;
+  Clipboard clipboard_;
+};
+
+}  // namespace roam
