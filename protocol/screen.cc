@@ -380,11 +380,15 @@ void Screen::set_title(std::string_view title) { title_ = printable_prefix(title
 void Screen::set_icon_name(std::string_view name) { icon_name_ = printable_prefix(name, max_title); }
 
 bool Screen::set_clipboard(std::string_view selection, std::string_view base64) {
+  return set_clipboard(selection, base64, clipboard_.serial + 1);
+}
+
+bool Screen::set_clipboard(std::string_view selection, std::string_view base64, uint32_t serial) {
   if (base64.size() > max_clipboard || !is_base64(base64)) return false;
   if (selection.size() > 16 || selection.find_first_not_of("cpqs01234567") != std::string_view::npos) return false;
   clipboard_.selection = selection.empty() ? "s0" : selection;
   clipboard_.base64 = base64;
-  ++clipboard_.serial;
+  clipboard_.serial = serial;
   return true;
 }
 

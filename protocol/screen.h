@@ -141,11 +141,15 @@ class Screen {
 
   uint32_t bell_count() const { return bell_count_; }
   void ring_bell() { ++bell_count_; }
+  // For copies of another screen (the client's): take its count as it is.
+  void set_bell_count(uint32_t count) { bell_count_ = count; }
 
   const Clipboard& clipboard() const { return clipboard_; }
   // Refuses (returns false) data that is not base64 or too long, and
   // selections outside xterm's alphabet; an empty selection means "s0".
   bool set_clipboard(std::string_view selection, std::string_view base64);
+  // For copies of another screen: the same checks, and its serial as it is.
+  bool set_clipboard(std::string_view selection, std::string_view base64, uint32_t serial);
 
   // Same shown content, cursor, modes, title, icon name, bell count and
   // clipboard. Versions and the hidden grid are not compared.
@@ -173,6 +177,10 @@ class Screen {
     int i = active_.origin + y;
     return active_.lines[i >= rows_ ? i - rows_ : i];
   }
+  // One counter for every screen of the thread (roam is single-threaded), so
+  // a version never names rows of two unrelated screens: a diff against
+  // another screen's history sends every row instead of trusting a match.
+  static inline thread_local uint64_t last_version_ = 0;
   void touch(Line& l) { l.version = ++last_version_; }
   void put_any(int x, int y, const uint32_t* chars, int width, const Pen& pen);
   void clear_line(Line& l, Color bg);
@@ -182,7 +190,6 @@ class Screen {
                   const std::function<void(const Row&)>* scrolled_off);
 
   int cols_, rows_;
-  uint64_t last_version_ = 0;
   Grid active_, hidden_;  // hidden_: the grid not shown (empty until first used)
   Cursor cursor_;
   Modes modes_;
