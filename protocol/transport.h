@@ -60,7 +60,9 @@ class Transport {
     const size_t assumed = assumed_receiver_state(now);
     const bool dirty = !(current_ == sent_[assumed].state);
     const uint64_t interval = connection_.rtt().send_interval();
-    if (dirty && now >= last_send_ + interval) {
+    // Pacing counts frames only: an ack or heartbeat just sent must not
+    // hold back the next keystroke's echo.
+    if (dirty && now >= last_state_send_ + interval) {
       send_state(assumed, now, emit);
     } else if ((ack_due_ && now >= *ack_due_) || now >= last_send_ + heartbeat) {
       send_ack(now, emit);
@@ -71,6 +73,7 @@ class Transport {
   // Everything we have is acknowledged: nothing in flight.
   bool idle() const { return sent_.size() == 1 && current_ == sent_.front().state; }
   uint64_t last_send() const { return last_send_; }
+  uint64_t last_state_send() const { return last_state_send_; }
   const Connection& connection() const { return connection_; }
   Connection& connection() { return connection_; }
 
@@ -114,6 +117,7 @@ class Transport {
     in.throwaway_num = sent_.front().num;
     current_.diff_from(sent_[assumed].state, in.diff);
     transmit(in, now, emit);
+    last_state_send_ = now;
   }
 
   void send_ack(uint64_t now, const Emit& emit) {
@@ -172,7 +176,7 @@ class Transport {
     uint64_t next = last_send_ + heartbeat;
     if (ack_due_) next = std::min(next, *ack_due_);
     const size_t assumed = assumed_receiver_state(now);
-    if (!(current_ == sent_[assumed].state)) next = std::min(next, last_send_ + connection_.rtt().send_interval());
+    if (!(current_ == sent_[assumed].state)) next = std::min(next, last_state_send_ + connection_.rtt().send_interval());
     // When an unacknowledged state becomes overdue, tick() resends.
     if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + connection_.rtt().rto() + ack_delay);
     return std::max(next, now);
@@ -182,7 +186,8 @@ class Transport {
   Local current_{};
   std::deque<Sent> sent_;  // front: the newest state the peer acknowledged
   std::deque<Got> received_;
-  uint64_t last_send_ = 0;
+  uint64_t last_send_ = 0;        // any datagram: for the heartbeat
+  uint64_t last_state_send_ = 0;  // a new or resent state: for pacing
   std::optional<uint64_t> ack_due_;
 };
 

@@ -42,7 +42,6 @@ struct Pair {
   Side server{key, 7, Direction::to_client};
   Channel net;
   uint64_t now = 100000;
-  uint64_t client_wake = 0, server_wake = 0;
   std::vector<uint64_t> server_state_sends;
 
   Emit to_server() {
@@ -52,7 +51,8 @@ struct Pair {
     return [this](std::span<const uint8_t> d) { net.send(true, d, now); };
   }
 
-  // Runs the simulation until `until`, ticking each side when due.
+  // Runs the simulation until `until`. Both sides tick every millisecond,
+  // as their event loops do after any input: tick() sends only what is due.
   void run(uint64_t until, const std::function<void()>& each_ms = {}) {
     for (; now < until; ++now) {
       if (each_ms) each_ms();
@@ -60,15 +60,11 @@ struct Pair {
         auto node = net.in_flight.extract(net.in_flight.begin());
         auto& [to_client, bytes] = node.mapped();
         (to_client ? client : server).receive(bytes, now);
-        // Something arrived: let that side react at once, as the event loop does.
-        (to_client ? client_wake : server_wake) = now;
       }
-      if (now >= client_wake) client_wake = client.tick(now, to_server());
-      if (now >= server_wake) {
-        const auto before = server.last_send();
-        server_wake = server.tick(now, to_client());
-        if (server.last_send() != before && !(server.local() == server.remote())) server_state_sends.push_back(now);
-      }
+      client.tick(now, to_server());
+      const auto before = server.last_state_send();
+      server.tick(now, to_client());
+      if (server.last_state_send() != before) server_state_sends.push_back(now);
     }
   }
 };
@@ -213,4 +209,28 @@ TEST_CASE("a diff from a state the receiver does not hold is dropped and counted
   // After the retransmission timeout the client resends from the acknowledged state.
   p.run(p.now + 3000);
   CHECK(p.server.remote().end() == 2);
+}
+
+TEST_CASE("an acknowledgement just sent does not hold back the next frame") {
+  Pair p;
+  p.net.delay = 1;
+  // Settle: a fast link, so the frame interval is the 20 ms minimum.
+  int n = 0;
+  p.run(p.now + 3000, [&] {
+    if (p.now % 150 == 0) p.client.local().push_keys(std::to_string(n++));
+  });
+  // The server echoes; the client acknowledges that echo about 100 ms later
+  // with a pure ack.
+  p.server.local().push_keys("echo");
+  const uint64_t echoed = p.now;
+  while (!(p.client.last_send() > echoed + 50 && p.client.last_send() != p.client.last_state_send()) &&
+         p.now < echoed + 1000)
+    p.run(p.now + 1);
+  REQUIRE(p.client.last_send() == p.now - 1);
+  // A keystroke right after the ack goes out at once.
+  p.client.local().push_keys("k");
+  const auto before = p.client.last_state_send();
+  p.client.tick(p.now, p.to_server());
+  CHECK(p.client.last_state_send() == p.now);
+  CHECK(p.client.last_state_send() != before);
 }
