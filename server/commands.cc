@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,37 +136,6 @@ int cmd_ls(const std::vector<std::string_view>& args) {
   return 0;
 }
 
-int cmd_new(const std::vector<std::string_view>& args) {
-  Request r(Request::Kind::new_session);
-  bool named = false;
-  size_t i = 0;
-  for (; i < args.size(); ++i) {
-    const auto a = args[i];
-    if (a == "--") {
-      ++i;
-      break;
-    }
-    if (a == "--size" && i + 1 < args.size()) {
-      if (!parse_size(args[++i], r.cols, r.rows)) return usage_error(fmt::format("bad size '{}': use COLSxROWS", args[i]));
-    } else if (a.starts_with("--size=")) {
-      if (!parse_size(a.substr(7), r.cols, r.rows)) return usage_error(fmt::format("bad size '{}': use COLSxROWS", a.substr(7)));
-    } else if (a.starts_with("-")) {
-      return usage_error(fmt::format("unknown option '{}'", a));
-    } else if (!named) {
-      r.name = a;
-      named = true;
-    } else {
-      return usage_error(fmt::format("put the command after '--': {} new NAME -- CMD ARGS...", program));
-    }
-  }
-  for (; i < args.size(); ++i) r.argv.emplace_back(args[i]);
-  if (!named) return usage_error("new needs a session name");
-  if (!mux::valid_session_name(r.name)) return error(mux::invalid_name_message(r.name));
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof cwd)) r.cwd = cwd;
-  return simple(r, true, "");
-}
-
 bool parse_ports(std::string_view s, uint16_t& low, uint16_t& high) {
   const auto colon = s.find(':');
   const auto a = s.substr(0, colon);
@@ -176,11 +146,11 @@ bool parse_ports(std::string_view s, uint16_t& low, uint16_t& high) {
          low > 0 && low <= high;
 }
 
-// For bootstraps (roam attach, and ssh for remote hosts): the key goes to
-// our stdout, read by the client through a pipe, never through argv.
-int cmd_attach(const std::vector<std::string_view>& args) {
-  Request r(Request::Kind::attach);
-  bool named = false, sized = false;
+// The arguments new and attach share: NAME, --size COLSxROWS, -- CMD ARGS...
+// (and --port for attach). Returns an exit status on a usage error.
+std::optional<int> parse_session_args(std::string_view command, const std::vector<std::string_view>& args,
+                                      Request& r, bool& sized) {
+  bool named = false;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const auto a = args[i];
@@ -188,27 +158,49 @@ int cmd_attach(const std::vector<std::string_view>& args) {
       ++i;
       break;
     }
-    if ((a == "--size" || a == "--port") && i + 1 < args.size()) {
-      const auto v = args[++i];
-      if (a == "--size" && !(sized = parse_size(v, r.cols, r.rows)))
-        return usage_error(fmt::format("bad size '{}': use COLSxROWS", v));
-      if (a == "--port" && !parse_ports(v, r.port_low, r.port_high))
-        return usage_error(fmt::format("bad port '{}': use PORT or LOW:HIGH", v));
+    // --opt VALUE or --opt=VALUE
+    const auto eq = a.starts_with("--") ? a.find('=') : std::string_view::npos;
+    const auto option = a.substr(0, eq);
+    if (option == "--size" || (option == "--port" && r.kind == Request::Kind::attach)) {
+      std::string_view value;
+      if (eq != std::string_view::npos) value = a.substr(eq + 1);
+      else if (i + 1 < args.size()) value = args[++i];
+      else return usage_error(fmt::format("{} needs a value", option));
+      if (option == "--size" && !(sized = parse_size(value, r.cols, r.rows)))
+        return usage_error(fmt::format("bad size '{}': use COLSxROWS", value));
+      if (option == "--port" && !parse_ports(value, r.port_low, r.port_high))
+        return usage_error(fmt::format("bad port '{}': use PORT or LOW:HIGH", value));
     } else if (a.starts_with("-")) {
       return usage_error(fmt::format("unknown option '{}'", a));
     } else if (!named) {
       r.name = a;
       named = true;
     } else {
-      return usage_error(fmt::format("put the command after '--': {} attach NAME --size COLSxROWS -- CMD", program));
+      return usage_error(fmt::format("put the command after '--': {} {} NAME -- CMD ARGS...", program, command));
     }
   }
   for (; i < args.size(); ++i) r.argv.emplace_back(args[i]);
-  if (!named) return usage_error("attach needs a session name");
-  if (!sized) return usage_error("attach needs --size COLSxROWS");
+  if (!named) return usage_error(fmt::format("{} needs a session name", command));
   if (!mux::valid_session_name(r.name)) return error(mux::invalid_name_message(r.name));
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof cwd)) r.cwd = cwd;
+  return std::nullopt;
+}
+
+int cmd_new(const std::vector<std::string_view>& args) {
+  Request r(Request::Kind::new_session);
+  bool sized = false;
+  if (auto status = parse_session_args("new", args, r, sized)) return *status;
+  return simple(r, true, "");
+}
+
+// For bootstraps (roam attach, and ssh for remote hosts): the key goes to
+// our stdout, read by the client through a pipe, never through argv.
+int cmd_attach(const std::vector<std::string_view>& args) {
+  Request r(Request::Kind::attach);
+  bool sized = false;
+  if (auto status = parse_session_args("attach", args, r, sized)) return *status;
+  if (!sized) return usage_error("attach needs --size COLSxROWS");
   auto client = ask(r, true);
   if (!client) return client.error();
   auto resp = client->receive();
