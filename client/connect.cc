@@ -32,6 +32,16 @@ constexpr uint64_t detach_timeout = 2'000;
 // After the session ended, time to acknowledge the final screen.
 constexpr uint64_t exit_ack_time = 300;
 constexpr uint64_t help_shown_ms = 4'000;
+// Silence from the server this long shows the "last contact" bar.
+constexpr uint64_t contact_warning_ms = 6'500;
+// Silence this long moves us to a new local port: a NAT mapping may have
+// been lost (a laptop's sleep) and the old port would never hear back.
+constexpr uint64_t rebind_after_ms = 10'000;
+// The old socket stays open this long for datagrams already on their way.
+constexpr uint64_t old_socket_linger_ms = 5'000;
+// A loop iteration this much later than the timers asked for means the
+// process was stopped or the machine slept.
+constexpr uint64_t clock_jump_ms = 5'000;
 
 constexpr std::string_view help_line =
     " roam: Ctrl-^ d detach | Ctrl-^ ^ send Ctrl-^ | Ctrl-L repaint | Ctrl-^ ? this help ";
@@ -66,6 +76,8 @@ class Client {
 
   ~Client() {
     udp_.close();
+    old_udp_.close();
+    cont_.close();
     stdin_.close();
     timer_.close();
     winch_.close();
@@ -96,11 +108,13 @@ class Client {
   }
 
  private:
-  Result<void, std::string> start_io() {
-    uv_udp_init_ex(&loop_, udp_.get(), server_.ss_family);
-    udp_.get()->data = this;
+  // A UDP socket on a fresh local port, receiving into on_datagram.
+  UvHandle<uv_udp_t> open_socket() {
+    UvHandle<uv_udp_t> udp;
+    uv_udp_init_ex(&loop_, udp.get(), server_.ss_family);
+    udp.get()->data = this;
     uv_udp_recv_start(
-        udp_.get(),
+        udp.get(),
         [](uv_handle_t*, size_t, uv_buf_t* buf) {
           static char slab[65536];
           *buf = uv_buf_init(slab, sizeof slab);
@@ -108,6 +122,20 @@ class Client {
         [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr*, unsigned) {
           if (n > 0) static_cast<Client*>(h->data)->on_datagram({reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(n)});
         });
+    return udp;
+  }
+
+  // Moves to a new local port; the old socket lingers for stragglers.
+  void rebind(uint64_t now) {
+    old_udp_ = std::move(udp_);
+    old_udp_until_ = now + old_socket_linger_ms;
+    udp_ = open_socket();
+    last_rebind_ = now;
+    transport_.nudge();
+  }
+
+  Result<void, std::string> start_io() {
+    udp_ = open_socket();
     uv_poll_init(&loop_, stdin_.get(), STDIN_FILENO);
     stdin_.get()->data = this;
     uv_poll_start(stdin_.get(), UV_READABLE, [](uv_poll_t* h, int, int) { static_cast<Client*>(h->data)->on_keys(); });
@@ -121,6 +149,8 @@ class Client {
     watch(winch_, SIGWINCH, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->on_resize(); });
     watch(term_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("terminated"); });
     watch(hup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("hung up"); });
+    // Continued after a stop (or the laptop woke): speak up at once.
+    watch(cont_, SIGCONT, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->woke(); });
     return {};
   }
 
@@ -128,7 +158,13 @@ class Client {
     const auto got = transport_.receive(d, uv_now(&loop_));
     if (!got.authentic) return;
     heard_ = true;
-    if (got.new_state) draw();
+    if (got.new_state || overlay_shown_) draw();
+    service();
+  }
+
+  void woke() {
+    uv_update_time(&loop_);
+    transport_.nudge();
     service();
   }
 
@@ -169,19 +205,24 @@ class Client {
     service();
   }
 
+  // A line drawn over the top row: the keys, or how long the server has
+  // been silent. Empty when there is nothing to say.
+  std::string overlay(uint64_t now) const {
+    if (help_until_ && now < *help_until_) return std::string(help_line);
+    const uint64_t silent = now - (heard_ ? transport_.connection().last_heard() : started_at_);
+    if (silent >= contact_warning_ms)
+      return fmt::format(" roam: last contact {} s ago \u2014 Ctrl-^ d to detach ", silent / 1000);
+    return {};
+  }
+
   void draw() {
+    const uint64_t now = uv_now(&loop_);
+    const std::string line = overlay(now);
+    if (line.empty() && overlay_shown_) display_->invalidate();  // repaint what the bar covered
     out_.clear();
     display_->draw(transport_.remote().screen, out_);
-    if (help_until_ && uv_now(&loop_) < *help_until_) {
-      // Drawn over the frame; the next full repaint removes it.
-      out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[0m\x1b""8", help_line);
-      help_shown_ = true;
-    } else if (help_shown_) {
-      help_shown_ = false;
-      display_->invalidate();
-      out_.clear();
-      display_->draw(transport_.remote().screen, out_);
-    }
+    if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
+    overlay_shown_ = !line.empty();
     write_all(STDOUT_FILENO, out_);
   }
 
@@ -189,6 +230,14 @@ class Client {
   void service() {
     if (stopped_) return;
     const uint64_t now = uv_now(&loop_);
+    // Much later than any timer asked for: we were stopped, or slept.
+    if (expected_wake_ && now > *expected_wake_ + clock_jump_ms) transport_.nudge();
+    const uint64_t heard_at = heard_ ? transport_.connection().last_heard() : started_at_;
+    if (heard_ && now - heard_at >= rebind_after_ms && now - last_rebind_ >= rebind_after_ms) rebind(now);
+    if (old_udp_until_ && now >= *old_udp_until_) {
+      old_udp_.close();
+      old_udp_until_.reset();
+    }
     const sockaddr* to = reinterpret_cast<const sockaddr*>(&server_);
     uint64_t next = transport_.tick(now, [&](std::span<const uint8_t> d) {
       uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(d.data())), static_cast<unsigned>(d.size()));
@@ -205,7 +254,13 @@ class Client {
       return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?", target_.host, target_.port));
     if (!heard_) next = std::min(next, started_at_ + first_reply_timeout + 1);
     if (help_until_ && now < *help_until_) next = std::min(next, *help_until_);
-    if (help_shown_ && help_until_ && now >= *help_until_) draw();
+    // The bar appears on time and counts seconds.
+    const uint64_t silent = now - heard_at;
+    next = std::min(next, silent < contact_warning_ms ? heard_at + contact_warning_ms : now + 1000 - silent % 1000);
+    if (overlay_shown_ || !overlay(now).empty()) draw();
+    if (heard_) next = std::min(next, std::max(heard_at, last_rebind_) + rebind_after_ms);
+    if (old_udp_until_) next = std::min(next, *old_udp_until_);
+    expected_wake_ = std::max(next, now);
     uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->service(); }, next > now ? next - now : 0, 0);
   }
 
@@ -240,15 +295,17 @@ class Client {
   Transport<UserState, HostState> transport_;
   std::optional<Display> display_;
   EscapeKeys escape_;
-  UvHandle<uv_udp_t> udp_;
+  UvHandle<uv_udp_t> udp_, old_udp_;
+  std::optional<uint64_t> old_udp_until_, expected_wake_;
+  uint64_t last_rebind_ = 0;
   UvHandle<uv_poll_t> stdin_;
   UvHandle<uv_timer_t> timer_;
-  UvHandle<uv_signal_t> winch_, term_, hup_;
+  UvHandle<uv_signal_t> winch_, term_, hup_, cont_;
   std::string out_;
   uint64_t started_at_ = 0;
   bool heard_ = false;
   std::optional<uint64_t> detaching_, ended_at_, help_until_;
-  bool help_shown_ = false;
+  bool overlay_shown_ = false;
   bool stopped_ = false;
   std::string error_;
 };

@@ -70,6 +70,10 @@ class Transport {
     return next_wakeup(now);
   }
 
+  // The next tick sends at once (an ack, or the state if it is due): after
+  // waking from sleep or changing address, the peer should hear from us now.
+  void nudge() { ack_due_ = 0; }
+
   // Everything we have is acknowledged: nothing in flight.
   bool idle() const { return sent_.size() == 1 && current_ == sent_.front().state; }
   uint64_t last_send() const { return last_send_; }
