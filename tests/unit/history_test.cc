@@ -80,6 +80,16 @@ TEST_CASE("pens round trip: indexed, 256, truecolor, attributes, coloured blanks
   check_round_trip({row, bar, reverse, odd});
 }
 
+TEST_CASE("a pen or a mark on one cell of plain text round trips") {
+  Row last_bg = text_row(std::string(cols, 'p'));
+  last_bg.cells[cols - 1].bg = Color::index(3);
+  Row faint = text_row("plain then faint");
+  faint.cells[11].attrs = attr_faint;
+  Row marked = text_row("plain e");
+  marked.marks.emplace_back(6, U"\u0301");
+  check_round_trip({last_bg, faint, marked});
+}
+
 TEST_CASE("wide characters round trip") {
   Row row = text_row("ab");
   put_wide(row, 2, U'世');
