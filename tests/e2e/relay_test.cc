@@ -2,6 +2,7 @@
 // sockets on loopback: forwarding, delay, seeded loss, rebind, replay,
 // garbage, the control socket and the stats file.
 #include "tests/e2e/harness.h"
+#include "tests/e2e/relay_process.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,12 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string relay_bin() {
-  const char* v = std::getenv("ROAM_RELAY_BIN");
-  if (!v || !*v) throw std::runtime_error("ROAM_RELAY_BIN is not set: run the tests with meson test");
-  return v;
-}
-
 // A scratch directory, removed afterwards.
 class TempDir {
  public:
@@ -55,12 +50,6 @@ class TempDir {
   std::string dir_;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class Udp {
  public:
@@ -106,64 +95,7 @@ class Udp {
   int port_ = 0;
 };
 
-class RelayProcess {
- public:
-  RelayProcess(const std::string& dir, int server_port, std::vector<std::string> extra) : dir_(dir) {
-    std::vector<std::string> argv = {relay_bin(), "--server", "127.0.0.1:" + std::to_string(server_port),
-                                     "--port-file", dir + "/port", "--stats", dir + "/stats.json",
-                                     "--control", dir + "/ctl"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    std::vector<char*> p;
-    for (auto& a : argv) p.push_back(a.data());
-    p.push_back(nullptr);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      execv(p[0], p.data());
-      _exit(127);
-    }
-    REQUIRE(wait_until([&] { return std::filesystem::exists(dir + "/port"); }, 10s));
-    port_ = std::stoi(read_file(dir + "/port"));
-  }
-  ~RelayProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string ctl(const std::string& action) {
-    const auto r = run({relay_bin(), "--ctl", dir_ + "/ctl", action}, {.env = {}, .cwd = {}, .timeout = 10'000ms});
-    return r.out;
-  }
-  std::string stats() const { return read_file(dir_ + "/stats.json"); }
-  // Stops it with SIGTERM; returns the exit status.
-  int stop() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 // The number after "key": in the object after "section": (or at the top).
-long long json_number(const std::string& json, const std::string& section, const std::string& key) {
-  std::size_t at = 0;
-  if (!section.empty()) {
-    at = json.find("\"" + section + "\":");
-    if (at == std::string::npos) return -1;
-  }
-  at = json.find("\"" + key + "\":", at);
-  if (at == std::string::npos) return -1;
-  return std::atoll(json.c_str() + at + key.size() + 3);
-}
 
 }  // namespace
 
