@@ -92,14 +92,15 @@ class Transport {
     Remote state;
   };
 
-  // The newest sent state the peer probably holds: acknowledged, or sent
-  // recently enough that it may still be on its way. Diffing from it avoids
-  // resending; when it is overdue we fall back and resend from older.
+  // The newest sent state the peer probably holds. As in mosh, states are
+  // trusted to be on their way only while the whole chain from the
+  // acknowledged state on was sent recently: after a quiet spell, or once a
+  // state is overdue (probably lost, and with it every diff built on it),
+  // diffs start again from the acknowledged state, which the peer surely has.
   size_t assumed_receiver_state(uint64_t now) const {
     const uint64_t patience = connection_.rtt().rto() + transport_timing::ack_delay;
     size_t assumed = 0;
-    for (size_t i = 1; i < sent_.size(); ++i)
-      if (now - sent_[i].sent_at < patience) assumed = i;
+    for (size_t i = 0; i < sent_.size() && now - sent_[i].sent_at < patience; ++i) assumed = i;
     return assumed;
   }
 

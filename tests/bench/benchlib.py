@@ -568,7 +568,7 @@ class Roam:
         """roam-server attach: returns (port, conn id, key)."""
         out = run([self.server, "attach", name, "--size", size, "--", *argv], self.env)
         f = out.split()
-        if len(f) != 5 or f[:2] != ["ROAM", "CONNECT"]:
+        if len(f) < 5 or f[:2] != ["ROAM", "CONNECT"]:  # name=value fields may follow
             raise BenchError(f"roam-server attach printed {out!r}")
         self._note_daemon()
         return int(f[2]), f[3], f[4]

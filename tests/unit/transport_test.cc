@@ -193,22 +193,47 @@ TEST_CASE("forged, reflected and replayed datagrams are counted and ignored") {
   }
 }
 
-TEST_CASE("a diff from a state the receiver does not hold is dropped and counted") {
+TEST_CASE("after a quiet spell new states diff from the acknowledged one: a lost state costs nothing") {
   Pair p;
   std::vector<std::vector<uint8_t>> out;
   const Emit keep = [&](std::span<const uint8_t> d) { out.emplace_back(d.begin(), d.end()); };
   p.client.local().push_keys("a");
   p.client.tick(p.now, keep);  // state 1, lost
-  p.now += 300;  // past the frame interval, within the retransmission timeout
+  p.now += 300;
   p.client.local().push_keys("b");
-  p.client.tick(p.now, keep);  // state 2 from state 1 (assumed in flight)
+  p.client.tick(p.now, keep);  // state 2, built on state 0, which the server holds
+  REQUIRE(out.size() == 2);
+  CHECK(p.server.receive(out[1], p.now).new_state);
+  CHECK(p.server.remote().end() == 2);
+  CHECK(p.server.connection().drops().unknown_state == 0);
+}
+
+TEST_CASE("within a fresh chain a diff from a lost state is dropped, counted, then repaired") {
+  Pair p;
+  p.net.delay = 5;
+  // A live exchange: the client's acknowledged state was sent moments ago
+  // (its ack comes after the server's 100 ms ack delay and 10 ms of path).
+  p.run(p.now + 1000);
+  p.client.local().push_keys("warm");
+  const uint64_t sent = p.now;
+  p.run(p.now + 1);
+  while (!p.client.idle() && p.now < sent + 1000) p.run(p.now + 1);
+  REQUIRE(p.server.remote().end() == 1);
+  REQUIRE(p.now - sent < p.client.connection().rtt().rto() + 100);
+  std::vector<std::vector<uint8_t>> out;
+  const Emit keep = [&](std::span<const uint8_t> d) { out.emplace_back(d.begin(), d.end()); };
+  p.client.local().push_keys("a");
+  p.client.tick(p.now, keep);  // state 2, lost
+  p.now += 25;
+  p.client.local().push_keys("b");
+  p.client.tick(p.now, keep);  // state 3, built on state 2, still in flight
   REQUIRE(out.size() == 2);
   p.server.receive(out[1], p.now);
   CHECK(p.server.connection().drops().unknown_state == 1);
-  CHECK(p.server.remote().end() == 0);
-  // After the retransmission timeout the client resends from the acknowledged state.
+  CHECK(p.server.remote().end() == 1);
+  // Once state 2 is overdue the client resends from the acknowledged state.
   p.run(p.now + 3000);
-  CHECK(p.server.remote().end() == 2);
+  CHECK(p.server.remote().end() == 3);
 }
 
 TEST_CASE("an acknowledgement just sent does not hold back the next frame") {
