@@ -46,18 +46,31 @@ Result<ConnectTarget, std::string> parse_connect_line(std::string_view line) {
   constexpr std::string_view prefix = "ROAM CONNECT ";
   if (!line.starts_with(prefix)) return fail(std::string("no ROAM CONNECT line"));
   line.remove_prefix(prefix.size());
-  const auto sp1 = line.find(' ');
-  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return fail(std::string("malformed ROAM CONNECT line"));
+  std::vector<std::string_view> fields;
+  while (!line.empty()) {
+    const auto sp = line.find(' ');
+    fields.push_back(line.substr(0, sp));
+    line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
+  }
+  if (fields.size() < 3) return fail(std::string("malformed ROAM CONNECT line"));
   ConnectTarget t;
-  const auto port = line.substr(0, sp1);
-  auto p = std::from_chars(port.data(), port.data() + port.size(), t.port);
-  const auto id = parse_conn_id(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  t.key = std::string(line.substr(sp2 + 1));
-  if (p.ec != std::errc{} || p.ptr != port.data() + port.size() || t.port == 0 || !id ||
+  auto p = std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), t.port);
+  const auto id = parse_conn_id(fields[1]);
+  t.key = std::string(fields[2]);
+  if (p.ec != std::errc{} || p.ptr != fields[0].data() + fields[0].size() || t.port == 0 || !id ||
       !crypto::Key::from_base64(t.key))
     return fail(std::string("malformed ROAM CONNECT line"));
   t.conn_id = *id;
+  for (size_t i = 3; i < fields.size(); ++i) {
+    const auto f = fields[i];
+    if (f.starts_with("proto=")) {
+      const auto v = f.substr(6);
+      auto r = std::from_chars(v.data(), v.data() + v.size(), t.protocol);
+      if (r.ec != std::errc{} || r.ptr != v.data() + v.size()) return fail(std::string("malformed ROAM CONNECT line"));
+    } else if (f.starts_with("addr=")) {
+      t.addr = std::string(f.substr(5));
+    }
+  }
   return t;
 }
 

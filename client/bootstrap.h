@@ -11,16 +11,20 @@
 namespace roam::client {
 
 struct ConnectTarget {
-  std::string host;
+  std::string host;   // where UDP goes
+  std::string label;  // how messages name the server (the host as typed); host if empty
   uint16_t port = 0;
   uint64_t conn_id = 0;
-  std::string key;  // base64; kept in memory only
+  std::string key;   // base64; kept in memory only
+  int protocol = 1;  // proto=; lines without it come from version 1
+  std::string addr;  // addr=: where the server was reached, if it said
 };
 
 // roam-server beside our own executable, else the first on PATH.
 std::optional<std::string> find_server();
 
-// Parses "ROAM CONNECT <port> <conn-id> <key>".
+// Parses "ROAM CONNECT <port> <conn-id> <key> [name=value...]" (proto=,
+// addr=; unknown names are ignored, so servers can say more later).
 Result<ConnectTarget, std::string> parse_connect_line(std::string_view line);
 
 // Runs `server attach NAME --size COLSxROWS [-- CMD...]` locally. Its errors

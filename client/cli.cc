@@ -2,8 +2,10 @@
 
 #include "client/bootstrap.h"
 #include "client/connect.h"
+#include "client/remote.h"
 #include "client/tty.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -21,19 +23,22 @@ namespace roam::client {
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: roam [--server=PATH] COMMAND [ARGS...]
+constexpr std::string_view usage = R"(usage: roam [OPTIONS] COMMAND [ARGS...]
 
 roam: a mobile shell with named sessions that keep their history.
 
+A session is NAME on this machine, or [user@]HOST:NAME (IPv6: [ADDR]:NAME) on
+another, reached through ssh; the session then runs over UDP.
+
 commands:
-  attach NAME [-- CMD ARGS...]                  attach to session NAME, starting it if needed
+  attach SESSION [-- CMD ARGS...]               attach, starting the session if needed
   connect HOST PORT                             attach with ROAM_CONN_ID and ROAM_KEY from the
                                                 environment (what roam attach does after its bootstrap)
-  new NAME [--size COLSxROWS] [-- CMD ARGS...]   start a detached session
-  ls                                            list sessions
-  kill NAME                                     end a session
-  rename OLD NEW                                rename a session
-  history NAME [--lines N] [--grep TEXT] [-i] [--ansi]
+  new SESSION [--size COLSxROWS] [-- CMD ARGS...]  start a detached session
+  ls [HOST]                                     list sessions
+  kill SESSION                                  end a session
+  rename SESSION NEW                            rename a session
+  history SESSION [--lines N] [--grep TEXT] [-i] [--ansi]
                                                 print a session's scrollback and screen
 
 inside a session:
@@ -42,15 +47,19 @@ inside a session:
   Ctrl-^ ?          show the keys
   Ctrl-L            repaint the screen (and pass Ctrl-L on)
 
-options:
-  --server=PATH   the roam-server to run (default: beside roam, else on PATH)
+options (before the command):
+  --server=PATH   the roam-server to run (here: default beside roam, else on PATH;
+                  on another host: default roam-server on its PATH)
+  --ssh=COMMAND   the ssh to use, e.g. --ssh="ssh -p 2222 -i KEY" (default ssh)
+  --port=P|LOW:HIGH  the UDP ports a remote daemon may use when it starts (60001:60999)
+  -4, -6          IPv4 or IPv6 only
   --version       print the version and exit
   --help          print this help (or COMMAND --help)
 )";
 
-int attach(const std::vector<std::string>& args, std::optional<std::string> server) {
+int attach(const std::vector<std::string>& args, std::optional<std::string> server, const RemoteOptions& remote) {
   if (args.size() < 2 || args[1].starts_with("-")) {
-    fmt::print(stderr, "roam: usage: roam attach NAME [-- CMD ARGS...]\n");
+    fmt::print(stderr, "roam: usage: roam attach [[user@]HOST:]NAME [-- CMD ARGS...]\n");
     return 2;
   }
   std::vector<std::string> command;
@@ -66,17 +75,23 @@ int attach(const std::vector<std::string>& args, std::optional<std::string> serv
     fmt::print(stderr, "roam: attach needs a terminal (stdin and stdout must be a tty)\n");
     return 1;
   }
-  if (!server) server = find_server();
-  if (!server) {
-    fmt::print(stderr, "roam: roam-server not found beside roam or on PATH (install it, or pass --server=PATH)\n");
-    return 127;
+  const Destination where = parse_destination(args[1]);
+  Result<ConnectTarget, std::string> target = fail(std::string());
+  if (!where.host.empty()) {
+    target = bootstrap_ssh(remote, where, size->cols, size->rows, command);
+  } else {
+    if (!server) server = find_server();
+    if (!server) {
+      fmt::print(stderr, "roam: roam-server not found beside roam or on PATH (install it, or pass --server=PATH)\n");
+      return 127;
+    }
+    target = bootstrap_local(*server, where.name, size->cols, size->rows, command);
   }
-  auto target = bootstrap_local(*server, args[1], size->cols, size->rows, command);
   if (!target) {
     if (!target.error().empty()) fmt::print(stderr, "roam: {}\n", target.error());
     return 1;
   }
-  return run_connect(*target, args[1]);
+  return run_connect(*target, where.name);
 }
 
 // The low-level client, as mosh-client is to mosh.
@@ -111,20 +126,35 @@ int connect(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  RemoteOptions remote;
   std::optional<std::string> server;
   std::vector<std::string> args;
-  bool passthrough = false;
-  for (int i = 1; i < argc; ++i) {
+  // Global options come before the command.
+  int i = 1;
+  for (; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (!passthrough && a.starts_with("--server=")) {
-      server = std::string(a.substr(9));
-    } else if (!passthrough && a == "--server" && i + 1 < argc) {
-      server = argv[++i];
+    auto value = [&](std::string_view option) -> std::optional<std::string> {
+      if (a.starts_with(std::string(option) + "=")) return std::string(a.substr(option.size() + 1));
+      if (a == option && i + 1 < argc) return std::string(argv[++i]);
+      return std::nullopt;
+    };
+    if (auto v = value("--server")) {
+      server = *v;
+    } else if (auto v = value("--ssh")) {
+      remote.ssh = split_command(*v);
+      if (remote.ssh.empty()) {
+        fmt::print(stderr, "roam: --ssh needs a command\n");
+        return 2;
+      }
+    } else if (auto v = value("--port")) {
+      remote.ports = *v;
+    } else if (a == "-4" || a == "-6") {
+      remote.family = a == "-4" ? AF_INET : AF_INET6;
     } else {
-      if (a == "--") passthrough = true;
-      args.emplace_back(a);
+      break;
     }
   }
+  for (; i < argc; ++i) args.emplace_back(argv[i]);
   if (args.empty()) {
     fmt::print(stderr, "{}", usage);
     return 2;
@@ -138,12 +168,24 @@ int run_cli(int argc, char** argv) {
     fmt::print("{}", usage);
     return 0;
   }
-  if (cmd == "attach") return attach(args, server);
+  if (server) remote.server = *server;
+  if (cmd == "attach") return attach(args, server, remote);
   if (cmd == "connect") return connect(args);
-  static constexpr std::string_view local_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
-  if (std::find(std::begin(local_commands), std::end(local_commands), cmd) == std::end(local_commands)) {
+  static constexpr std::string_view session_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
+  if (std::find(std::begin(session_commands), std::end(session_commands), cmd) == std::end(session_commands)) {
     fmt::print(stderr, "roam: unknown command '{}'\n(see roam --help)\n", cmd);
     return 2;
+  }
+  // "ls HOST", or a HOST:NAME first argument: the command runs there, over ssh.
+  if (args.size() > 1 && !args[1].starts_with("-")) {
+    const bool list = cmd == "ls" || cmd == "list";
+    const Destination where = list ? Destination{args[1], {}} : parse_destination(args[1]);
+    if (!where.host.empty()) {
+      std::vector<std::string> server_args(args.begin(), args.end());
+      if (list) server_args.erase(server_args.begin() + 1);
+      else server_args[1] = where.name;
+      return run_remote(remote, where.host, server_args);
+    }
   }
   if (!server) server = find_server();
   if (!server) {

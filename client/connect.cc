@@ -251,7 +251,8 @@ class Client {
       next = std::min(next, *ended_at_ + exit_ack_time);
     }
     if (!heard_ && now - started_at_ > first_reply_timeout)
-      return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?", target_.host, target_.port));
+      return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?",
+                              target_.label.empty() ? target_.host : target_.label, target_.port));
     if (!heard_) next = std::min(next, started_at_ + first_reply_timeout + 1);
     if (help_until_ && now < *help_until_) next = std::min(next, *help_until_);
     // The bar appears on time and counts seconds.

@@ -10,12 +10,14 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mux/registry.h"
 #include "protocol/datagram.h"
+#include "protocol/instruction.h"
 #include "server/control_client.h"
 #include "server/daemon.h"
 
@@ -39,7 +41,8 @@ commands:
   history NAME [--lines N] [--grep TEXT] [-i] [--ansi]
                                                 print a session's scrollback and screen
   info                                          show the daemon's pid, version, directory
-  daemon [--foreground]                         run the daemon
+  daemon [--foreground] [--persist]             run the daemon (--persist: keep running
+                                                with no sessions, e.g. under systemd)
 
   --version   print the version and exit
   --help      print this help (or COMMAND --help)
@@ -207,7 +210,16 @@ int cmd_attach(const std::vector<std::string_view>& args) {
   if (!resp) return error(resp.error());
   if (resp->kind == Response::Kind::error) return error(resp->text);
   if (resp->kind != Response::Kind::connect) return error("unexpected answer from the daemon");
-  fmt::print("ROAM CONNECT {} {} {}\n", resp->connect.port, format_conn_id(resp->connect.conn_id), resp->connect.key);
+  // Over ssh, SSH_CONNECTION's third field is the address the client
+  // reached us at: the best UDP target it can have.
+  std::string addr;
+  if (const char* ssh = std::getenv("SSH_CONNECTION")) {
+    std::istringstream fields(ssh);
+    std::string client_ip, client_port;
+    fields >> client_ip >> client_port >> addr;
+  }
+  fmt::print("ROAM CONNECT {} {} {} proto={}{}\n", resp->connect.port, format_conn_id(resp->connect.conn_id),
+             resp->connect.key, protocol_version, addr.empty() ? "" : " addr=" + addr);
   return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -287,15 +299,16 @@ int cmd_info(const std::vector<std::string_view>& args) {
 }
 
 int cmd_daemon(const std::vector<std::string_view>& args) {
-  bool foreground = false;
+  bool foreground = false, persist = false;
   for (const auto a : args) {
     if (a == "--foreground") foreground = true;
+    else if (a == "--persist") persist = true;
     else return usage_error(fmt::format("unknown option '{}'", a));
   }
   const RuntimeDir dir = locate_runtime_dir();
   auto claim = claim_runtime_dir(dir);
   if (!claim) return error(claim.error().message);
-  return run_daemon(dir, std::move(*claim), foreground);
+  return run_daemon(dir, std::move(*claim), foreground, persist);
 }
 
 }  // namespace

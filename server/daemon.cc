@@ -69,8 +69,8 @@ AttachmentLimits limits_from_environment() {
 
 class Daemon {
  public:
-  Daemon(const RuntimeDir& dir, Claim claim)
-      : dir_(dir), claim_(std::move(claim)) {
+  Daemon(const RuntimeDir& dir, Claim claim, bool persist)
+      : dir_(dir), claim_(std::move(claim)), persist_(persist) {
     uv_loop_init(loop_.get());
     attachments_.emplace(loop_.get(), limits_from_environment());
     registry_.emplace(loop_.get());
@@ -79,7 +79,9 @@ class Daemon {
     registry_->on_session_ended = [](mux::Session& s) {
       log("session {} ended: {} exited with status {}", s.name(), s.command(), s.exit_status().value_or(-1));
     };
-    registry_->on_empty = [this] { shutdown("the last session ended"); };
+    registry_->on_empty = [this] {
+      if (!persist_) shutdown("the last session ended");
+    };
     registry_->on_session_changed = [this](mux::Session& s) { attachments_->session_changed(s); };
     registry_->on_session_removed = [this](mux::Session& s) { attachments_->session_removed(s); };
     attachments_->on_end_seen = [this](mux::Session& s) {
@@ -95,7 +97,8 @@ class Daemon {
     idle_.get()->data = this;
     uv_timer_start(idle_.get(), [](uv_timer_t* t) {
       auto* d = static_cast<Daemon*>(t->data);
-      if (d->registry_->size() == 0 && d->control_->connections() == 0) d->shutdown("no session was created");
+      if (!d->persist_ && d->registry_->size() == 0 && d->control_->connections() == 0)
+        d->shutdown("no session was created");
     }, idle_exit_ms, idle_exit_ms);
   }
 
@@ -304,6 +307,7 @@ class Daemon {
   std::optional<ControlServer> control_;
   UvHandle<uv_signal_t> sigchld_, sigterm_, sigint_;
   UvHandle<uv_timer_t> idle_;
+  bool persist_;
   bool stopping_ = false;
 };
 
@@ -335,7 +339,7 @@ Result<Claim, ClaimError> claim_runtime_dir(const RuntimeDir& dir) {
   return claim;
 }
 
-int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground) {
+int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground, bool persist) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   if (!foreground) {
@@ -364,7 +368,7 @@ int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground) {
   const std::string pid = std::to_string(getpid());
   if (ftruncate(claim.lock.get(), 0) == 0) (void)!pwrite(claim.lock.get(), pid.data(), pid.size(), 0);
   open_log(dir.log());
-  Daemon daemon(dir, std::move(claim));
+  Daemon daemon(dir, std::move(claim), persist);
   const int rc = daemon.run();
   if (!foreground) _exit(rc);
   return rc;

@@ -23,9 +23,9 @@ struct ClaimError {
 
 Result<Claim, ClaimError> claim_runtime_dir(const RuntimeDir& dir);
 
-// Runs the daemon until its last session ends (or SIGTERM). Without
-// `foreground` it detaches first; the caller's process then returns 0 as
-// soon as the control socket accepts connections.
-int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground);
+// Runs the daemon until its last session ends (or SIGTERM; with `persist`,
+// only SIGTERM). Without `foreground` it detaches first; the caller's process
+// then returns 0 as soon as the control socket accepts connections.
+int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground, bool persist);
 
 }  // namespace roam::server

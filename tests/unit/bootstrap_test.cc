@@ -23,3 +23,16 @@ TEST_CASE("malformed CONNECT lines are refused") {
     CHECK_FALSE(parse_connect_line(bad));
   }
 }
+
+TEST_CASE("CONNECT lines carry the protocol version and the address, and may say more") {
+  auto t = parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=1 addr=10.1.2.3 future=x");
+  REQUIRE(t);
+  CHECK(t->protocol == 1);
+  CHECK(t->addr == "10.1.2.3");
+  auto old = parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw");
+  REQUIRE(old);
+  CHECK(old->protocol == 1);
+  CHECK(old->addr.empty());
+  CHECK(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=99")->protocol == 99);
+  CHECK_FALSE(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=x"));
+}
