@@ -18,10 +18,10 @@
 #include <optional>
 
 #include "mux/registry.h"
-#include "protocol/sgr.h"
 #include "protocol/uv_handle.h"
 #include "server/attachments.h"
 #include "server/control_server.h"
+#include "server/history_stream.h"
 #include "server/log.h"
 
 namespace roam::server {
@@ -32,27 +32,11 @@ namespace {
 constexpr uint64_t idle_exit_ms = 10'000;
 // History is streamed in data responses of about this size.
 constexpr size_t history_chunk = 64 * 1024;
-constexpr uint64_t history_rows_per_read = 512;
 
 std::string read_small_file(int fd) {
   char buf[64];
   const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
-// Rows of the live screen that belong in a transcript: trailing blank rows
-// (the cursor's empty line included) are left out.
-std::vector<Row> screen_rows(const mux::Session& s) {
-  const Screen& screen = s.terminal().screen();
-  auto blank = [](const Row& r) {
-    return std::all_of(r.cells.begin(), r.cells.end(),
-                       [](const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; });
-  };
-  int end = screen.rows();
-  while (end > 0 && blank(screen.row(end - 1))) --end;
-  std::vector<Row> rows;
-  for (int y = 0; y < end; ++y) rows.push_back(screen.row(y));
-  return rows;
 }
 
 // ROAM_ATTACHMENT_TIMEOUT (seconds): how long an attachment whose client
@@ -224,80 +208,27 @@ class Daemon {
   void history(ControlConnection& c, Request r) {
     mux::Session* s = registry_->find(r.name);
     if (!s) return reply(c, fail(fmt::format("no session named '{}'", r.name)));
-    struct Stream {
-      std::string name;
-      bool ansi;
-      std::vector<Row> screen;
-      std::vector<uint64_t> lines;  // with grep: the matching lines
-      bool grep;
-      uint64_t next, end;           // line numbers; screen rows follow history
-      size_t match = 0;
-    };
-    auto st = std::make_shared<Stream>();
-    st->name = r.name;
-    st->ansi = r.ansi;
-    st->screen = screen_rows(*s);
-    st->grep = !r.grep.empty();
-    const auto& h = s->history();
-    st->end = h.end() + st->screen.size();
-    st->next = h.begin();
-    if (r.lines > 0 && st->end - st->next > r.lines) st->next = st->end - r.lines;
-    if (st->grep) {
-      mux::SearchOptions opt;
-      opt.case_sensitive = !r.ignore_case;
-      opt.from = st->next;
-      st->lines = h.search(r.grep, opt, st->screen);
-    }
-    c.stream([this, st](ControlConnection& conn) {
-      mux::Session* s = registry_->find(st->name);
+    auto stream = std::make_shared<HistoryStream>(*s, r);
+    c.stream([this, stream, name = r.name](ControlConnection& conn) {
+      mux::Session* s = registry_->find(name);
       if (!s) {
-        conn.send(Response{Response::Kind::error, fmt::format("session '{}' was killed", st->name)});
+        conn.send(Response{Response::Kind::error, fmt::format("session '{}' was killed", name)});
         return false;
       }
-      const auto& h = s->history();
       std::string out;
-      auto emit = [&](const Row& row, bool join) {
-        append_row_text(row, st->ansi, out);
-        if (!(join && row.wrapped)) out += '\n';
-      };
-      auto rows_at = [&](uint64_t first, uint64_t count) -> std::vector<Row> {
-        if (first >= h.end()) {
-          const uint64_t y = first - h.end();
-          return {st->screen.begin() + static_cast<ptrdiff_t>(y),
-                  st->screen.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(y + count, st->screen.size()))};
-        }
-        auto rows = h.read(first, std::min(count, h.end() - first));
-        return rows ? std::move(*rows) : std::vector<Row>{};
-      };
-      while (out.size() < history_chunk) {
-        if (st->grep) {
-          if (st->match == st->lines.size()) break;
-          const uint64_t line = st->lines[st->match++];
-          for (const Row& row : rows_at(line, 1)) emit(row, false);
-          continue;
-        }
-        if (st->next >= st->end) break;
-        st->next = std::max(st->next, h.begin());  // the oldest lines may have been dropped meanwhile
-        auto rows = rows_at(st->next, history_rows_per_read);
-        if (rows.empty()) {
-          st->next = st->end;
-          break;
-        }
-        st->next += rows.size();
-        for (const Row& row : rows) emit(row, true);
-      }
+      const bool more = stream->produce(*s, history_chunk, out);
       if (!out.empty()) conn.send(Response{Response::Kind::data, std::move(out)});
-      const bool more = st->grep ? st->match < st->lines.size() : st->next < st->end;
       if (more) return true;
       conn.send(Response{Response::Kind::end});
       // An ended session is kept until its history has been read once.
       if (s->ended()) {
-        log("session {} removed: its history was read after it ended", st->name);
-        (void)registry_->kill(st->name);
+        log("session {} removed: its history was read after it ended", name);
+        (void)registry_->kill(name);
       }
       return false;
     });
   }
+
 
   std::unique_ptr<uv_loop_t> loop_ = std::make_unique<uv_loop_t>();
   RuntimeDir dir_;
