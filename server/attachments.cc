@@ -76,6 +76,26 @@ Result<ConnectInfo, std::string> Attachments::attach(mux::Session& session, int 
   return ConnectInfo{endpoint_->port(), id, key.to_base64()};
 }
 
+std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
+  DropCounters d = retired_;
+  for (const auto& [id, a] : by_id_) {
+    const DropCounters& c = a->transport.connection().drops();
+    d.auth_failed += c.auth_failed;
+    d.wrong_direction += c.wrong_direction;
+    d.malformed += c.malformed;
+    d.unknown_state += c.unknown_state;
+    d.stale += c.stale;
+  }
+  return {{"attachments", by_id_.size()},
+          {"dropped_auth", d.auth_failed},
+          {"dropped_direction", d.wrong_direction},
+          {"dropped_malformed", d.malformed},
+          {"dropped_unknown_state", d.unknown_state},
+          {"dropped_stale", d.stale},
+          {"dropped_unroutable", unroutable_},
+          {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0}};
+}
+
 void Attachments::session_changed(mux::Session& session) {
   for (auto& [id, a] : by_id_)
     if (a->session == &session) a->dirty = true;
@@ -176,6 +196,12 @@ void Attachments::service() {
     }
     if (drop) {
       log("attachment {} closed", format_conn_id(it->first));
+      const DropCounters& d = a.transport.connection().drops();
+      retired_.auth_failed += d.auth_failed;
+      retired_.wrong_direction += d.wrong_direction;
+      retired_.malformed += d.malformed;
+      retired_.unknown_state += d.unknown_state;
+      retired_.stale += d.stale;
       it = by_id_.erase(it);
       continue;
     }

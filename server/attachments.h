@@ -8,8 +8,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mux/session.h"
+#include "protocol/connection.h"
 #include "protocol/result.h"
 #include "protocol/uv_handle.h"
 #include "server/control_protocol.h"
@@ -36,6 +39,9 @@ class Attachments {
   void session_removed(mux::Session& session);
   uint32_t clients(const mux::Session& session) const;
   uint16_t port() const;
+  // Attachments open now, and datagrams dropped since the daemon started
+  // (closed attachments included), by reason: for roam-server info.
+  std::vector<std::pair<std::string, uint64_t>> counters() const;
 
   // An ended session whose attached client has seen the end.
   std::function<void(mux::Session&)> on_end_seen;
@@ -53,6 +59,7 @@ class Attachments {
   UvHandle<uv_check_t> check_;  // after each loop iteration's I/O: send what is due
   UvHandle<uv_timer_t> timer_;  // wakes the loop when the next send is due
   uint64_t unroutable_ = 0;
+  DropCounters retired_;  // the drops of attachments already closed
 };
 
 }  // namespace roam::server

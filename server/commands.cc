@@ -295,6 +295,7 @@ int cmd_info(const std::vector<std::string_view>& args) {
   const auto& i = resp->info;
   fmt::print("running: yes\npid: {}\nversion: {}\nruntime_dir: {}\nudp_port: {}\nsessions: {}\n", i.pid, i.version,
              i.runtime_dir, i.udp_port ? std::to_string(i.udp_port) : "none", i.sessions);
+  for (const auto& [name, value] : i.counters) fmt::print("{}: {}\n", name, value);
   return 0;
 }
 

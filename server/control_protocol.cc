@@ -9,6 +9,7 @@ namespace {
 constexpr size_t max_string = 64 * 1024;
 constexpr size_t max_args = 1024;
 constexpr size_t max_sessions = 100000;
+constexpr size_t max_counters = 64;
 
 // Reserves the length prefix, lets `body` write, then fills the prefix in.
 template <class F>
@@ -147,6 +148,11 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
         w.bytes(r.info.runtime_dir);
         w.varint(r.info.udp_port);
         w.varint(r.info.sessions);
+        w.varint(r.info.counters.size());
+        for (const auto& [name, value] : r.info.counters) {
+          w.bytes(name);
+          w.varint(value);
+        }
         break;
       case Response::Kind::connect:
         w.u16(r.connect.port);
@@ -202,10 +208,16 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
       p.info.runtime_dir = str(r);
       auto port = r.varint(65535);
       auto sessions = r.varint(UINT32_MAX);
+      auto counters = r.varint(max_counters);
       if (!r.ok()) break;
       p.info.pid = static_cast<int64_t>(*pid);
       p.info.udp_port = static_cast<uint32_t>(*port);
       p.info.sessions = static_cast<uint32_t>(*sessions);
+      for (uint64_t i = 0; i < *counters && r.ok(); ++i) {
+        std::string name = str(r);
+        auto value = r.varint();
+        if (value) p.info.counters.emplace_back(std::move(name), *value);
+      }
       break;
     }
     case Response::Kind::connect: {

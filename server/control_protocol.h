@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/result.h"
@@ -52,6 +53,8 @@ struct DaemonInfo {
   std::string runtime_dir;
   uint32_t udp_port = 0;  // 0 until the daemon listens on UDP
   uint32_t sessions = 0;
+  // Named counters (attachments, datagrams dropped and why...), in order.
+  std::vector<std::pair<std::string, uint64_t>> counters;
 };
 
 // Where and how a client reaches its new attachment.

@@ -200,6 +200,7 @@ class Daemon {
     resp.info.runtime_dir = dir_.path;
     resp.info.sessions = static_cast<uint32_t>(registry_->size());
     resp.info.udp_port = attachments_->port();
+    resp.info.counters = attachments_->counters();
     c.send(resp);
     c.finish();
   }
