@@ -5,6 +5,7 @@
 #include "client/remote.h"
 #include "client/tty.h"
 
+#include <openssl/crypto.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,12 +97,20 @@ int attach(const std::vector<std::string>& args, std::optional<std::string> serv
 
 // The low-level client, as mosh-client is to mosh.
 int connect(const std::vector<std::string>& args) {
-  // Take the secrets out of our environment at once: nothing we start sees them.
-  const char* id_env = std::getenv("ROAM_CONN_ID");
-  const char* key_env = std::getenv("ROAM_KEY");
-  std::string id_text = id_env ? id_env : "", key_text = key_env ? key_env : "";
-  unsetenv("ROAM_CONN_ID");
-  unsetenv("ROAM_KEY");
+  // Take the secrets out of our environment at once, bytes included:
+  // unsetenv alone leaves them readable in /proc/PID/environ.
+  auto take = [](std::string_view name) {
+    std::string value;
+    if (char* v = std::getenv(std::string(name).c_str())) {
+      value = v;
+      // The whole NAME=value entry, which getenv's result points into.
+      char* entry = v - name.size() - 1;
+      OPENSSL_cleanse(entry, name.size() + 1 + value.size());
+    }
+    unsetenv(std::string(name).c_str());
+    return value;
+  };
+  std::string id_text = take("ROAM_CONN_ID"), key_text = take("ROAM_KEY");
   if (args.size() != 3) {
     fmt::print(stderr, "roam: usage: ROAM_CONN_ID=ID ROAM_KEY=KEY roam connect HOST PORT\n");
     return 2;
