@@ -180,6 +180,7 @@ void Attachments::service() {
   if (!endpoint_) return;
   const uint64_t now = uv_now(loop_);
   uint64_t next = UINT64_MAX;
+  bool closed = false;
   for (auto it = by_id_.begin(); it != by_id_.end();) {
     Attachment& a = *it->second;
     const uint64_t heard = a.transport.connection().last_heard();
@@ -203,6 +204,7 @@ void Attachments::service() {
       retired_.unknown_state += d.unknown_state;
       retired_.stale += d.stale;
       it = by_id_.erase(it);
+      closed = true;
       continue;
     }
     ++it;
@@ -225,6 +227,7 @@ void Attachments::service() {
     next = std::min(next, a.wake_at);
   }
   if (next != UINT64_MAX) uv_timer_start(timer_.get(), [](uv_timer_t*) {}, next > now ? next - now : 0, 0);
+  if (closed && on_closed) on_closed();
 }
 
 }  // namespace roam::server

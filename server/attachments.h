@@ -45,6 +45,8 @@ class Attachments {
 
   // An ended session whose attached client has seen the end.
   std::function<void(mux::Session&)> on_end_seen;
+  // Attachments were closed (their memory freed).
+  std::function<void()> on_closed;
 
  private:
   struct Attachment;

@@ -1,6 +1,7 @@
 #include "server/daemon.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -67,7 +68,11 @@ class Daemon {
       if (!persist_) shutdown("the last session ended");
     };
     registry_->on_session_changed = [this](mux::Session& s) { attachments_->session_changed(s); };
-    registry_->on_session_removed = [this](mux::Session& s) { attachments_->session_removed(s); };
+    registry_->on_session_removed = [this](mux::Session& s) {
+      attachments_->session_removed(s);
+      release_memory_soon();
+    };
+    attachments_->on_closed = [this] { release_memory_soon(); };
     attachments_->on_end_seen = [this](mux::Session& s) {
       // A client watched the program end: the session goes, as a tmux pane does.
       log("session {} removed: an attached client saw it end", s.name());
@@ -77,6 +82,8 @@ class Daemon {
     watch_signal(sigchld_, SIGCHLD, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->registry_->reap_children(); });
     watch_signal(sigterm_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGTERM"); });
     watch_signal(sigint_, SIGINT, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->shutdown("SIGINT"); });
+    uv_timer_init(loop_.get(), trim_.get());
+    trim_.get()->data = this;
     uv_timer_init(loop_.get(), idle_.get());
     idle_.get()->data = this;
     uv_timer_start(idle_.get(), [](uv_timer_t* t) {
@@ -97,6 +104,7 @@ class Daemon {
     sigterm_.close();
     sigint_.close();
     idle_.close();
+    trim_.close();
     uv_run(loop_.get(), UV_RUN_DEFAULT);
     uv_loop_close(loop_.get());
     log("daemon stopped");
@@ -109,6 +117,14 @@ class Daemon {
     uv_signal_init(loop_.get(), h.get());
     h.get()->data = this;
     uv_signal_start(h.get(), cb, sig);
+  }
+
+  // A session's history or a client's screens can be megabytes; once freed,
+  // give the pages back to the system rather than keep a high-water mark for
+  // the life of the daemon. At most once a second.
+  void release_memory_soon() {
+    if (uv_is_active(trim_.base())) return;
+    uv_timer_start(trim_.get(), [](uv_timer_t*) { malloc_trim(0); }, 1000, 0);
   }
 
   void shutdown(const char* why) {
@@ -238,7 +254,7 @@ class Daemon {
   std::optional<mux::Registry> registry_;
   std::optional<ControlServer> control_;
   UvHandle<uv_signal_t> sigchld_, sigterm_, sigint_;
-  UvHandle<uv_timer_t> idle_;
+  UvHandle<uv_timer_t> idle_, trim_;
   bool persist_;
   bool stopping_ = false;
 };
@@ -271,9 +287,24 @@ Result<Claim, ClaimError> claim_runtime_dir(const RuntimeDir& dir) {
   return claim;
 }
 
+// Closes every fd above stderr but `keep`: whatever started us (a shell, an
+// ssh session, a test) may have left pipes and sockets open to us.
+void close_inherited_fds(std::initializer_list<int> keep) {
+  std::vector<int> kept(keep);
+  std::sort(kept.begin(), kept.end());
+  unsigned from = 3;
+  for (int fd : kept) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_range(from, ~0U, 0);
+}
+
 int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground, bool persist) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
+  close_inherited_fds({claim.lock.get(), claim.listener.get()});
   if (!foreground) {
     // Detach twice so the daemon is in its own session and can never
     // acquire a controlling terminal. The socket already listens, so our
@@ -302,7 +333,6 @@ int run_daemon(const RuntimeDir& dir, Claim claim, bool foreground, bool persist
   open_log(dir.log());
   Daemon daemon(dir, std::move(claim), persist);
   const int rc = daemon.run();
-  if (!foreground) _exit(rc);
   return rc;
 }
 
