@@ -145,7 +145,8 @@ TEST_CASE("attach over ssh: type, see the output, detach, re-attach to the same 
   auto t = attach(sb, via, "127.0.0.1:work");
   REQUIRE_MESSAGE(t->wait_for_text("rdy>", 60s), t->output());
   t->type("echo over-ssh\r");
-  REQUIRE_MESSAGE(t->wait_for_text("\nover-ssh\n"), t->screen_text());
+  // The prompt after the output too: it may come in a later frame.
+  REQUIRE_MESSAGE(t->wait_for_text("\nover-ssh\nrdy>"), t->screen_text());
   const std::string before = t->screen_text();
 
   t->type("\x1e" "d");
@@ -158,7 +159,8 @@ TEST_CASE("attach over ssh: type, see the output, detach, re-attach to the same 
 
   auto again = attach(sb, via, "127.0.0.1:work", {});
   REQUIRE_MESSAGE(again->wait_for_text("over-ssh", 60s), again->output());
-  CHECK(again->wait_for([&](const TerminalDriver& d) { return d.screen_text() == before; }, 15s));
+  CHECK_MESSAGE(again->wait_for([&](const TerminalDriver& d) { return d.screen_text() == before; }, 15s),
+                "before:\n", before, "\nafter:\n", again->screen_text());
   again->type("echo still-over-ssh\r");
   CHECK(again->wait_for_text("\nstill-over-ssh\n"));
   again->type("\x1e.");
