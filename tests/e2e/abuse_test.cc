@@ -70,32 +70,7 @@ std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port) {
       std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", c.id}, {"ROAM_KEY", c.key}});
 }
 
-// `roam-server info` as name -> number (non-numeric lines skipped).
-std::map<std::string, long long> info(Sandbox& sb) {
-  std::map<std::string, long long> out;
-  std::istringstream in(sb.server({"info"}).out);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(": ");
-    if (colon == std::string::npos) continue;
-    try {
-      size_t used = 0;
-      const std::string v = line.substr(colon + 2);
-      const long long n = std::stoll(v, &used);
-      if (used == v.size()) out[line.substr(0, colon)] = n;
-    } catch (...) {
-    }
-  }
-  return out;
-}
 
-long long status_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
-  return -1;
-}
 
 // User+system CPU time of a process, in milliseconds.
 long long cpu_ms(pid_t pid) {
@@ -197,11 +172,11 @@ TEST_CASE("crafted datagrams with a valid connection id are dropped and counted;
     second->type("\x1e" "d");
     REQUIRE(second->wait_exit().has_value());
   }
-  REQUIRE(wait_until([&] { return info(sb)["attachments"] == 1; }, 20s));
+  REQUIRE(wait_until([&] { return sb.info_numbers()["attachments"] == 1; }, 20s));
 
   client->pump(500ms);
-  auto before = info(sb);
-  const long long rss_before = status_kb(*pid, "VmRSS");
+  auto before = sb.info_numbers();
+  const long long rss_before = proc_status_kb(*pid, "VmRSS");
   std::mt19937_64 rng(42);
   Udp udp(c.port);
   constexpr int rounds = 5;  // everything several times, so growth would show
@@ -264,7 +239,7 @@ TEST_CASE("crafted datagrams with a valid connection id are dropped and counted;
   // The daemon has read everything once it answers the control socket and the counters settle.
   long long last = -1;
   wait_until([&] {
-    auto now = info(sb);
+    auto now = sb.info_numbers();
     long long sum = 0;
     for (const auto& [k, v] : now)
       if (k.rfind("dropped_", 0) == 0) sum += v;
@@ -272,8 +247,8 @@ TEST_CASE("crafted datagrams with a valid connection id are dropped and counted;
     last = sum;
     return settled;
   }, 10s);
-  auto after = info(sb);
-  const long long rss_after = status_kb(*pid, "VmRSS");
+  auto after = sb.info_numbers();
+  const long long rss_after = proc_status_kb(*pid, "VmRSS");
   MESSAGE("sent: garbage ", garbage, ", cut short ", cut_short, ", tag cut ", cut_auth, ", wrong direction ",
           wrong_dir, ", oversized ", oversized, ", detached ", detached, ", unknown id ", unknown,
           ", authentic junk ", authentic_junk);
@@ -314,8 +289,8 @@ TEST_CASE("a flood of 10,000 random datagrams per second for 10 s does not stop 
   REQUIRE(pid);
   const auto id = roam::parse_conn_id(c.id);
   REQUIRE(id);
-  auto before = info(sb);
-  const long long rss_before = status_kb(*pid, "VmRSS");
+  auto before = sb.info_numbers();
+  const long long rss_before = proc_status_kb(*pid, "VmRSS");
   const long long cpu_before = cpu_ms(*pid);
 
   std::atomic<bool> stop{false};
@@ -360,8 +335,8 @@ TEST_CASE("a flood of 10,000 random datagrams per second for 10 s does not stop 
   stop = true;
   flood.join();
   std::this_thread::sleep_for(1s);
-  auto after = info(sb);
-  const long long rss_after = status_kb(*pid, "VmRSS");
+  auto after = sb.info_numbers();
+  const long long rss_after = proc_status_kb(*pid, "VmRSS");
   const long long cpu_after = cpu_ms(*pid);
   long long dropped = 0;
   for (const auto& [k, v] : after)
@@ -488,8 +463,8 @@ TEST_CASE("escape sequences with absurd parameters cost bounded CPU and memory")
   REQUIRE(client->wait_for_text("rdy>"));
   const auto pid = sb.daemon_pid();
   REQUIRE(pid);
-  const long long rss_before = status_kb(*pid, "VmRSS");
-  const long long client_rss_before = status_kb(client->pid(), "VmRSS");
+  const long long rss_before = proc_status_kb(*pid, "VmRSS");
+  const long long client_rss_before = proc_status_kb(client->pid(), "VmRSS");
   const auto t0 = Clock::now();
   client->type("sh " + script + "; echo done-abuse\r");
   REQUIRE(client->wait_for([](const TerminalDriver& t) {
@@ -498,9 +473,9 @@ TEST_CASE("escape sequences with absurd parameters cost bounded CPU and memory")
     return false;
   }, 90s));
   const long long took = ms_since(t0);
-  const long long rss_peak = status_kb(*pid, "VmHWM");
-  const long long rss_after = status_kb(*pid, "VmRSS");
-  const long long client_rss = status_kb(client->pid(), "VmHWM");
+  const long long rss_peak = proc_status_kb(*pid, "VmHWM");
+  const long long rss_after = proc_status_kb(*pid, "VmRSS");
+  const long long client_rss = proc_status_kb(client->pid(), "VmHWM");
   MESSAGE("the abuse took ", took, " ms to run and show; daemon VmRSS ", rss_before, " kB before, ", rss_after,
           " kB after, peak ", rss_peak, " kB; client VmRSS ", client_rss_before, " kB before, peak ", client_rss,
           " kB");

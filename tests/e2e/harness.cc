@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -143,6 +146,31 @@ std::optional<pid_t> Sandbox::daemon_pid() {
   const auto at = r.out.find("pid: ");
   if (r.status != 0 || at == std::string::npos) return std::nullopt;
   return static_cast<pid_t>(std::atoi(r.out.c_str() + at + 5));
+}
+
+}  // namespace roam::e2e
+
+namespace roam::e2e {
+
+std::map<std::string, long long> Sandbox::info_numbers() {
+  std::map<std::string, long long> out;
+  std::istringstream in(server({"info"}).out);
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    const std::string value = line.substr(colon + 2);
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec == std::errc{} && end == value.data() + value.size()) out[line.substr(0, colon)] = n;
+  }
+  return out;
+}
+
+long long proc_status_kb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
+  return -1;
 }
 
 }  // namespace roam::e2e

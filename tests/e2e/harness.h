@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ Run run(const std::vector<std::string>& argv, const RunOptions& options = {});
 bool wait_until(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::milliseconds(60'000));
 
+// A field of /proc/PID/status in kB (VmRSS, VmHWM...); -1 if absent.
+long long proc_status_kb(pid_t pid, const std::string& field);
+
 std::string roam_bin();         // from $ROAM_BIN, set by meson
 std::string roam_server_bin();  // from $ROAM_SERVER_BIN
 
@@ -47,6 +51,8 @@ class Sandbox {
   Run server(std::vector<std::string> args, RunOptions options = {});
   // The running daemon's pid, from `roam-server info`.
   std::optional<pid_t> daemon_pid();
+  // `roam-server info` as name -> number (lines without a number left out).
+  std::map<std::string, long long> info_numbers();
 
  private:
   Run with_runtime(std::vector<std::string> argv, RunOptions options);

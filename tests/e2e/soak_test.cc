@@ -61,31 +61,7 @@ std::optional<ConnectLine> attach_line(Sandbox& sb, const std::string& name) {
   return c;
 }
 
-std::map<std::string, long long> info(Sandbox& sb) {
-  std::map<std::string, long long> out;
-  std::istringstream in(sb.server({"info"}).out);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(": ");
-    if (colon == std::string::npos) continue;
-    try {
-      size_t used = 0;
-      const std::string v = line.substr(colon + 2);
-      const long long n = std::stoll(v, &used);
-      if (used == v.size()) out[line.substr(0, colon)] = n;
-    } catch (...) {
-    }
-  }
-  return out;
-}
 
-long long status_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
-  return -1;
-}
 
 int fd_count(pid_t pid) {
   int n = 0;
@@ -124,7 +100,7 @@ struct Counts {
   size_t children = 0;
 };
 
-Counts counts(pid_t pid) { return {fd_count(pid), status_kb(pid, "VmRSS"), children(pid).size()}; }
+Counts counts(pid_t pid) { return {fd_count(pid), proc_status_kb(pid, "VmRSS"), children(pid).size()}; }
 
 // One attachment's client, in-process: make contact, detach, wait for the
 // server to acknowledge the detach. True if it did within `timeout`.
@@ -183,7 +159,7 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
     REQUIRE(c);
     REQUIRE(attach_and_detach(*c, 5s));
   }
-  REQUIRE(wait_until([&] { return info(sb)["attachments"] == 0; }, 20s));
+  REQUIRE(wait_until([&] { return sb.info_numbers()["attachments"] == 0; }, 20s));
   const Counts before = counts(*pid);
 
   // The bulk: the real bootstrap, an in-process client.
@@ -202,8 +178,8 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
   MESSAGE(ok, " of ", cycles, " attach/detach cycles acknowledged in ", attach_ms, " ms (", failed_bootstrap,
           " bootstraps failed)");
   CHECK(ok == cycles);
-  wait_until([&] { return info(sb)["attachments"] == 0; }, 20s);
-  MESSAGE("after the in-process cycles: daemon VmRSS ", status_kb(*pid, "VmRSS"), " kB, fds ", fd_count(*pid));
+  wait_until([&] { return sb.info_numbers()["attachments"] == 0; }, 20s);
+  MESSAGE("after the in-process cycles: daemon VmRSS ", proc_status_kb(*pid, "VmRSS"), " kB, fds ", fd_count(*pid));
 
   // A few with the real client.
   constexpr int real_cycles = 10;
@@ -218,8 +194,8 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
   }
   MESSAGE(real_ok, " of ", real_cycles, " real roam attach/detach cycles in ", ms_since(t1), " ms");
   CHECK(real_ok == real_cycles);
-  wait_until([&] { return info(sb)["attachments"] == 0; }, 20s);
-  MESSAGE("after the real cycles: daemon VmRSS ", status_kb(*pid, "VmRSS"), " kB, fds ", fd_count(*pid));
+  wait_until([&] { return sb.info_numbers()["attachments"] == 0; }, 20s);
+  MESSAGE("after the real cycles: daemon VmRSS ", proc_status_kb(*pid, "VmRSS"), " kB, fds ", fd_count(*pid));
 
   // Sessions created and killed.
   constexpr int sessions = 200;
@@ -237,10 +213,10 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
   // Detached attachments linger a few seconds; killed sessions' programs are reaped.
   const bool settled = wait_until([&] {
     const Counts now = counts(*pid);
-    return info(sb)["attachments"] == 0 && now.children == before.children && now.fds <= before.fds;
+    return sb.info_numbers()["attachments"] == 0 && now.children == before.children && now.fds <= before.fds;
   }, 30s);
   const Counts after = counts(*pid);
-  const auto i = info(sb);
+  const auto i = sb.info_numbers();
   MESSAGE("daemon fds ", before.fds, " -> ", after.fds, ", VmRSS ", before.rss_kb, " kB -> ", after.rss_kb,
           " kB, children ", before.children, " -> ", after.children, ", attachments now ",
           i.count("attachments") ? i.at("attachments") : -1, ", sessions now ", i.count("sessions") ? i.at("sessions") : -1);
@@ -295,5 +271,5 @@ TEST_CASE("a session attached by 20 clients at once shows all of them the same s
   int detached = 0;
   for (auto& c : clients) detached += c->wait_exit(30s) == 0;
   CHECK(detached == n);
-  CHECK(wait_until([&] { return info(sb)["attachments"] == 0; }, 20s));
+  CHECK(wait_until([&] { return sb.info_numbers()["attachments"] == 0; }, 20s));
 }
