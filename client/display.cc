@@ -67,21 +67,11 @@ int digits(unsigned v) {
   return n;
 }
 
-void append_uint(unsigned v, std::string& out) {
-  char buf[10];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) out += buf[--n];
-}
-
 // CSI n X, with n left out when it is 1 (the default of every use here).
 int csi_cost(int n) { return n == 1 ? 3 : 3 + digits(static_cast<unsigned>(n)); }
 void append_csi(int n, char final, std::string& out) {
   out += "\x1b[";
-  if (n != 1) append_uint(static_cast<unsigned>(n), out);
+  if (n != 1) append_decimal(static_cast<unsigned>(n), out);
   out += final;
 }
 
@@ -102,7 +92,7 @@ void append_osc_text(std::string_view s, std::string& out) {
 
 void append_osc(int n, std::string_view text, std::string& out) {
   out += "\x1b]";
-  append_uint(static_cast<unsigned>(n), out);
+  append_decimal(static_cast<unsigned>(n), out);
   out += ';';
   append_osc_text(text, out);
   out += '\a';
@@ -179,7 +169,7 @@ int mouse_mode(MouseEncoding e) {
 
 void append_decset(int mode, bool on, std::string& out) {
   out += "\x1b[?";
-  append_uint(static_cast<unsigned>(mode), out);
+  append_decimal(static_cast<unsigned>(mode), out);
   out += on ? 'h' : 'l';
 }
 
@@ -244,11 +234,11 @@ std::string Display::close() {
   while (last >= 0 && shown_[last].known && blank(shown_[last].row)) --last;
   if (last + 1 < rows_) {
     out += "\x1b[";
-    append_uint(static_cast<unsigned>(last + 2), out);
+    append_decimal(static_cast<unsigned>(last + 2), out);
     out += 'H';
   } else {
     out += "\x1b[";
-    append_uint(static_cast<unsigned>(rows_), out);
+    append_decimal(static_cast<unsigned>(rows_), out);
     out += "H\n";
   }
   out += "\x1b[?25h";
@@ -471,9 +461,9 @@ void Display::scroll(int top, int bottom, int k, bool history, std::string& out)
   const bool region = top != 0 || bottom != rows_;
   if (region) {
     out += "\x1b[";
-    append_uint(static_cast<unsigned>(top + 1), out);
+    append_decimal(static_cast<unsigned>(top + 1), out);
     out += ';';
-    append_uint(static_cast<unsigned>(bottom), out);
+    append_decimal(static_cast<unsigned>(bottom), out);
     out += 'r';
     cx_ = cy_ = -1;  // DECSTBM homes the cursor
   }
@@ -609,10 +599,10 @@ void Display::move_to(int x, int y, std::string& out) {
   switch (how) {
     case cup:
       out += "\x1b[";
-      if (x > 0 || y > 0) append_uint(static_cast<unsigned>(y + 1), out);
+      if (x > 0 || y > 0) append_decimal(static_cast<unsigned>(y + 1), out);
       if (x > 0) {
         out += ';';
-        append_uint(static_cast<unsigned>(x + 1), out);
+        append_decimal(static_cast<unsigned>(x + 1), out);
       }
       out += 'H';
       break;
@@ -660,7 +650,7 @@ void Display::place_cursor(const Cursor& c, bool full, std::string& out) {
   const int style = cursor_style(c);
   if (style != cursor_style(shape_) || (full && style != 0)) {
     out += "\x1b[";
-    append_uint(static_cast<unsigned>(style), out);
+    append_decimal(static_cast<unsigned>(style), out);
     out += " q";
   }
   shape_ = c;

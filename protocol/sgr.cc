@@ -15,41 +15,31 @@ int csi_args(std::string_view seq) {
   return 1 + static_cast<int>(std::count_if(seq.begin(), seq.end(), [](char c) { return c == ';' || c == ':'; }));
 }
 
-void append_uint(unsigned v, std::string& out) {
-  char buf[10];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) out += buf[--n];
-}
-
 void append_color(Color c, unsigned base, std::string& out) {
   switch (c.kind()) {
-    case Color::default_color: append_uint(base + 9, out); break;
+    case Color::default_color: append_decimal(base + 9, out); break;
     case Color::indexed: {
       const uint32_t i = c.value();
       if (i < 8) {
-        append_uint(base + i, out);
+        append_decimal(base + i, out);
       } else if (i < 16) {
-        append_uint(base + 60 + (i - 8), out);
+        append_decimal(base + 60 + (i - 8), out);
       } else {
-        append_uint(base + 8, out);
+        append_decimal(base + 8, out);
         out += ";5;";
-        append_uint(i, out);
+        append_decimal(i, out);
       }
       break;
     }
     case Color::rgb: {
       const uint32_t v = c.value();
-      append_uint(base + 8, out);
+      append_decimal(base + 8, out);
       out += ";2;";
-      append_uint(v >> 16, out);
+      append_decimal(v >> 16, out);
       out += ';';
-      append_uint((v >> 8) & 0xff, out);
+      append_decimal((v >> 8) & 0xff, out);
       out += ';';
-      append_uint(v & 0xff, out);
+      append_decimal(v & 0xff, out);
       break;
     }
   }
@@ -110,6 +100,16 @@ void append_sequence(std::string_view head, const Pen& from, const Pen& to, std:
 }
 
 }  // namespace
+
+void append_decimal(unsigned v, std::string& out) {
+  char buf[10];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out += buf[--n];
+}
 
 void append_sgr_change(const Pen& from, const Pen& to, std::string& out) { append_sequence({}, from, to, out); }
 

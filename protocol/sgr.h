@@ -10,6 +10,9 @@
 
 namespace roam {
 
+// Appends `v` in decimal, allocation-free: the numbers inside escape sequences.
+void append_decimal(unsigned v, std::string& out);
+
 // Appends SGR that resets and then sets everything `pen` has.
 void append_sgr(const Pen& pen, std::string& out);
 // Appends SGR that turns `from` into `to` without a reset.
