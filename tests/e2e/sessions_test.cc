@@ -187,15 +187,18 @@ TEST_CASE("the session's program gets the terminal environment, the working dire
   RunOptions here;
   here.cwd = sb.dir();
   auto r = sb.roam({"new", "env", "--", "sh", "-c",
-                    "echo \"T=$TERM C=$COLORTERM S=$ROAM_SESSION\"; pwd; ls /proc/$$/fd | tr '\\n' ' '; echo; stty size"},
+                    "echo \"T=$TERM C=$COLORTERM S=$ROAM_SESSION\"; pwd; ls -l /proc/self/fd; stty size"},
                    here);
   REQUIRE(r.status == 0);
   REQUIRE(wait_until([&] { return ended(sb, "env"); }));
   r = sb.roam({"history", "env"});
   CHECK(contains(r.out, "T=xterm-256color C=truecolor S=env\n"));
   CHECK(contains(r.out, std::filesystem::canonical(sb.dir()).string() + "\n"));
-  // The shell holds its terminal on 0, 1 and 2, and nothing of the daemon's.
-  CHECK_MESSAGE(contains(r.out, "\n0 1 2\n"), r.out);
+  // The program inherits nothing of the daemon's: no socket, pipe, lock or log
+  // (its own fds are its terminal and the directory ls reads).
+  for (std::string_view leak : {"socket:", "pipe:", "server.lock", "server.log", "anon_inode"})
+    CHECK_MESSAGE(!contains(r.out, leak), r.out);
+  CHECK(contains(r.out, "0 -> /dev/pts/"));
   CHECK(contains(r.out, "24 80\n"));
 }
 
