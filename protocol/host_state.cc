@@ -35,6 +35,13 @@
 //     7 bell       varint count (absolute)
 //     8 clipboard  bytes selection, bytes base64, varint serial (absolute)
 //     9 session    varint (1 if exited), zigzag exit code, varint history end
+//    10 history    varint history begin (the oldest line kept)
+//    11 echo ack   varint (user events that reached the program)
+//    12 replies    varint first kept, varint end, varint count, then the
+//                  last `count` replies before end, each: varint kind,
+//                  varint request, then for lines: varint first line,
+//                  varint count, the rows; for matches: varint complete,
+//                  varint count, the line numbers
 //
 // A row is varint (n << 2 | wrapped << 1 | has marks), where cells from n on
 // are default blank cells (a blank row is one byte); then, if n > 0, pen runs
@@ -59,6 +66,12 @@ using wire::Writer;
 
 constexpr uint8_t format_version = 1;
 
+// Bounds on what one diff's replies may make us hold.
+constexpr uint64_t max_replies = 256;
+constexpr uint64_t max_reply_rows = 4096;
+constexpr uint64_t max_reply_matches = 4096;
+constexpr uint64_t max_reply_cells = uint64_t{1} << 21;
+
 enum Tag : uint64_t {
   tag_end = 0,
   tag_size = 1,
@@ -70,7 +83,10 @@ enum Tag : uint64_t {
   tag_bell = 7,
   tag_clipboard = 8,
   tag_session = 9,
-  last_known_tag = tag_session,
+  tag_history = 10,
+  tag_echo_ack = 11,
+  tag_replies = 12,
+  last_known_tag = tag_replies,
 };
 
 enum RowOp : uint64_t { op_scroll = 0, op_rows = 1 };
@@ -300,6 +316,32 @@ void put_rows(const Screen& old, const Screen& now, bool repaint, std::vector<ui
   close_section(out, body);
 }
 
+void put_replies(const HostState& now, const HostState& old, std::vector<uint8_t>& out) {
+  const size_t body = open_section(out, tag_replies);
+  {
+    RowOut o(out);
+    const uint64_t first = std::max(old.replies_end, now.replies_begin());
+    o.varint(now.replies_begin());
+    o.varint(now.replies_end);
+    o.varint(now.replies_end - first);
+    for (uint64_t id = first; id < now.replies_end; ++id) {
+      const HistoryReply& reply = now.replies[id - now.replies_begin()];
+      o.varint(static_cast<uint64_t>(reply.kind));
+      o.varint(reply.request);
+      if (reply.kind == HistoryReply::Kind::lines) {
+        o.varint(reply.first);
+        o.varint(reply.rows.size());
+        for (const Row& row : reply.rows) put_row(o, row);
+      } else {
+        o.varint(uint64_t{reply.complete});
+        o.varint(reply.matches.size());
+        for (uint64_t line : reply.matches) o.varint(line);
+      }
+    }
+  }
+  close_section(out, body);
+}
+
 uint64_t mode_bits(const Modes& m) {
   return uint64_t{m.alternate_screen} | uint64_t{m.app_cursor_keys} << 1 | uint64_t{m.app_keypad} << 2 |
          uint64_t{m.bracketed_paste} << 3 | uint64_t{m.focus_events} << 4 | uint64_t{m.reverse_video} << 5 |
@@ -417,6 +459,60 @@ Result<void> read_rows(Reader& r, Screen& screen, Row& row) {
   return r.finish();
 }
 
+Result<void> read_replies(Reader& r, HostState& state) {
+  const uint64_t begin = take(r), end = take(r), count = take(r, max_replies);
+  if (!r.ok()) return r.finish();
+  if (begin > end || count > end - begin) return fail(Errc::malformed);
+  // The replies carried continue the ones we hold, or start after a gap of
+  // replies already dropped (begin).
+  const uint64_t start = end - count;
+  if (start > state.replies_end) {
+    if (start != begin) return fail(Errc::malformed);
+    state.replies.clear();
+    state.replies_end = start;
+  }
+  while (state.replies_end > start) {
+    if (state.replies.empty()) return fail(Errc::malformed);
+    state.replies.pop_back();
+    --state.replies_end;
+  }
+  uint64_t cells = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    HistoryReply reply;
+    const uint64_t kind = take(r);
+    reply.request = take(r);
+    if (!r.ok()) return r.finish();
+    if (kind == static_cast<uint64_t>(HistoryReply::Kind::lines)) {
+      reply.kind = HistoryReply::Kind::lines;
+      reply.first = take(r);
+      const uint64_t n = take(r, max_reply_rows);
+      if (!r.ok()) return r.finish();
+      if (n > r.remaining()) return fail(Errc::truncated);  // a row takes a byte at least
+      reply.rows.resize(n);
+      for (Row& row : reply.rows) {
+        if (auto done = read_row(r, Screen::max_cols, row); !done) return done;
+        cells += row.cells.size();
+        if (cells > max_reply_cells) return fail(Errc::too_large);
+      }
+    } else if (kind == static_cast<uint64_t>(HistoryReply::Kind::matches)) {
+      reply.kind = HistoryReply::Kind::matches;
+      reply.complete = take(r, 1) != 0;
+      const uint64_t n = take(r, max_reply_matches);
+      if (!r.ok()) return r.finish();
+      if (n > r.remaining()) return fail(Errc::truncated);
+      reply.matches.resize(n);
+      for (uint64_t& line : reply.matches) line = take(r);
+      if (!r.ok()) return r.finish();
+    } else {
+      return fail(Errc::malformed);
+    }
+    state.replies.push_back(std::move(reply));
+    ++state.replies_end;
+  }
+  while (!state.replies.empty() && state.replies_begin() < begin) state.replies.pop_front();
+  return r.finish();
+}
+
 // `after`: the bytes left in the diff once this section is read.
 // the count steps left to this diff.
 Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t after, Row& row) {
@@ -501,6 +597,14 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       state.history_end = history_end;
       break;
     }
+    case tag_history:
+      state.history_begin = take(r);
+      break;
+    case tag_echo_ack:
+      state.echo_ack = take(r);
+      break;
+    case tag_replies:
+      return read_replies(r, state);
     default:
       return {};  // a section from a later version: skipped
   }
@@ -548,7 +652,20 @@ void HostState::diff_from(const HostState& old, std::vector<uint8_t>& out) const
       w.varint(zigzag(exit_code));
       w.varint(history_end);
     });
+  if (history_begin != old.history_begin) put_section(out, tag_history, [&](Writer& w) { w.varint(history_begin); });
+  if (echo_ack != old.echo_ack) put_section(out, tag_echo_ack, [&](Writer& w) { w.varint(echo_ack); });
+  if (replies_end != old.replies_end || replies_begin() != old.replies_begin()) put_replies(*this, old, out);
   Writer(out).varint(tag_end);
+}
+
+void HostState::push_reply(HistoryReply reply) {
+  replies.push_back(std::move(reply));
+  ++replies_end;
+}
+
+void HostState::forget_acknowledged(const HostState& acked) {
+  const uint64_t held = acked.replies_end;  // acked may be *this
+  while (!replies.empty() && replies_begin() < held) replies.pop_front();
 }
 
 Result<void> HostState::apply(std::span<const uint8_t> diff) {

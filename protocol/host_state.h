@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -15,11 +16,43 @@
 
 namespace roam {
 
+// The server's answer to one history request of the client's (a
+// UserEvent::Kind::history_lines or history_search).
+struct HistoryReply {
+  enum class Kind : uint8_t { lines = 1, matches = 2 };
+  Kind kind = Kind::lines;
+  uint64_t request = 0;  // the number of the user event it answers
+  // lines: rows[i] is history line first + i. What the server no longer
+  // holds (before history_begin) or never had is left out, so a reply may
+  // hold fewer rows than asked for, or none.
+  uint64_t first = 0;
+  std::vector<Row> rows;
+  // matches: line numbers in the order searched; `complete` says the search
+  // reached the end of its range, so nothing matches beyond the last one.
+  std::vector<uint64_t> matches;
+  bool complete = false;
+  friend bool operator==(const HistoryReply&, const HistoryReply&) = default;
+};
+
 struct HostState {
   Screen screen{80, 24};
   bool exited = false;       // the session's program has ended
   int32_t exit_code = 0;
-  uint64_t history_end = 0;  // number of history lines (absolute line numbers end here)
+  uint64_t history_end = 0;    // number of history lines (absolute line numbers end here)
+  uint64_t history_begin = 0;  // the oldest line still kept
+  // How many of the client's user events reached the program at least
+  // ~50 ms ago: the screen should reflect the keys among them.
+  uint64_t echo_ack = 0;
+
+  // Replies to history requests, numbered from 0 in the order made: the
+  // deque holds [replies_end - replies.size(), replies_end). The server
+  // drops the ones the client has acknowledged (forget_acknowledged).
+  std::deque<HistoryReply> replies;
+  uint64_t replies_end = 0;
+  uint64_t replies_begin() const { return replies_end - replies.size(); }
+  void push_reply(HistoryReply reply);
+  // The transport calls this once the peer holds `acked`.
+  void forget_acknowledged(const HostState& acked);
 
   // Appends the diff that turns `old` into *this, starting with a format
   // version byte. Rows are matched by version, which names a content only
@@ -33,7 +66,8 @@ struct HostState {
   Result<void> apply(std::span<const uint8_t> diff);
 
   // As a person sees it: Screen's equality (size, rows, cursor, modes, title,
-  // icon name, bell count, clipboard; not versions) and the session status.
+  // icon name, bell count, clipboard; not versions), the session status,
+  // the echo acknowledgement and the replies.
   friend bool operator==(const HostState&, const HostState&) = default;
 };
 

@@ -10,6 +10,7 @@ constexpr uint8_t format_version = 1;
 // Bounds for decoding: no diff may ask us to hold more than this.
 constexpr uint64_t max_events = 1 << 16;
 constexpr size_t max_keys = 1 << 20;
+constexpr size_t max_needle = 1024;
 
 }  // namespace
 
@@ -23,6 +24,28 @@ void UserState::push_resize(int cols, int rows) {
 }
 
 void UserState::push_detach() { events_.push_back({UserEvent::Kind::detach, {}, 0, 0}); }
+
+uint64_t UserState::push_history_lines(uint64_t from, uint64_t to) {
+  UserEvent e;
+  e.kind = UserEvent::Kind::history_lines;
+  e.from = from;
+  e.to = to;
+  events_.push_back(std::move(e));
+  return end() - 1;
+}
+
+uint64_t UserState::push_history_search(std::string_view needle, uint64_t from, uint64_t to, bool backward,
+                                        bool case_sensitive) {
+  UserEvent e;
+  e.kind = UserEvent::Kind::history_search;
+  e.keys.assign(needle.substr(0, max_needle));
+  e.from = from;
+  e.to = to;
+  e.backward = backward;
+  e.case_sensitive = case_sensitive;
+  events_.push_back(std::move(e));
+  return end() - 1;
+}
 
 void UserState::forget_before(uint64_t index) {
   while (base_ < index && !events_.empty()) {
@@ -46,6 +69,14 @@ void UserState::diff_from(const UserState& old, std::vector<uint8_t>& out) const
     if (e.kind == UserEvent::Kind::resize) {
       w.u16(e.cols);
       w.u16(e.rows);
+    }
+    if (e.kind == UserEvent::Kind::history_lines || e.kind == UserEvent::Kind::history_search) {
+      w.varint(e.from);
+      w.varint(e.to);
+    }
+    if (e.kind == UserEvent::Kind::history_search) {
+      w.u8(static_cast<uint8_t>(uint8_t{e.backward} | uint8_t{e.case_sensitive} << 1));
+      w.bytes(e.keys);
     }
   }
 }
@@ -79,6 +110,24 @@ Result<void> UserState::apply(std::span<const uint8_t> diff) {
         break;
       }
       case UserEvent::Kind::detach: break;
+      case UserEvent::Kind::history_lines:
+      case UserEvent::Kind::history_search: {
+        auto from = r.varint();
+        auto to = r.varint();
+        if (!r.ok()) return fail(Errc::truncated);
+        e.from = *from;
+        e.to = *to;
+        if (*kind == static_cast<uint8_t>(UserEvent::Kind::history_lines)) break;
+        auto flags = r.u8();
+        if (!flags) return fail(flags.error());
+        if (*flags > 3) return fail(Errc::malformed);
+        e.backward = *flags & 1;
+        e.case_sensitive = *flags & 2;
+        auto needle = r.bytes(max_needle);
+        if (!needle) return fail(needle.error());
+        e.keys.assign(wire::as_chars(*needle));
+        break;
+      }
       default: return fail(Errc::malformed);
     }
     e.kind = static_cast<UserEvent::Kind>(*kind);

@@ -1,5 +1,5 @@
 // Client->server state: everything the user did, in order (keystroke bytes,
-// terminal resizes, detaching). A diff is the events the other side has not
+// terminal resizes, detaching, asking for history). A diff is the events the other side has not
 // acknowledged, so resending one after loss is harmless.
 #pragma once
 
@@ -15,10 +15,15 @@
 namespace roam {
 
 struct UserEvent {
-  enum class Kind : uint8_t { keys = 1, resize = 2, detach = 3 };
+  enum class Kind : uint8_t { keys = 1, resize = 2, detach = 3, history_lines = 4, history_search = 5 };
   Kind kind = Kind::keys;
-  std::string keys;
+  std::string keys;  // keys: the bytes; history_search: the needle
   uint16_t cols = 0, rows = 0;
+  // history_lines: lines [from, to). history_search: the lines before `to`
+  // that contain the needle, from `from` on towards newer lines, or with
+  // `backward` towards older ones.
+  uint64_t from = 0, to = 0;
+  bool backward = false, case_sensitive = true;
   friend bool operator==(const UserEvent&, const UserEvent&) = default;
 };
 
@@ -27,6 +32,10 @@ class UserState {
   void push_keys(std::string_view bytes);
   void push_resize(int cols, int rows);
   void push_detach();
+  // Each returns the request's event number, which the reply names.
+  uint64_t push_history_lines(uint64_t from, uint64_t to);
+  uint64_t push_history_search(std::string_view needle, uint64_t from, uint64_t to, bool backward,
+                               bool case_sensitive);
 
   // Absolute event numbers: the first event ever is 0.
   uint64_t end() const { return base_ + events_.size(); }

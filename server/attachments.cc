@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <deque>
 
 #include "protocol/host_state.h"
 #include "protocol/transport.h"
@@ -17,6 +18,16 @@ namespace {
 
 // After a detach, keep answering retransmissions for a little while.
 constexpr uint64_t detach_linger_ms = 3000;
+// Input counts as echoed (HostState::echo_ack) this long after it reached
+// the program, as in mosh: time for the program to answer it.
+constexpr uint64_t echo_delay_ms = 50;
+// History rows in replies the client has not acknowledged: beyond this,
+// answers wait, so that screen updates never queue behind history.
+constexpr size_t reply_rows_in_flight = 256;
+// One reply holds at most this many rows; longer requests are answered in parts.
+constexpr uint64_t rows_per_reply = 128;
+// Matches per search reply: enough for a screenful of `n` presses.
+constexpr size_t matches_per_reply = 64;
 
 uint64_t random_id() {
   uint64_t id = 0;
@@ -42,6 +53,13 @@ struct Attachments::Attachment {
   uint64_t wake_at = 0;
   std::optional<uint64_t> detached_at;
   uint64_t last_input_at = 0;
+  // Input not yet acknowledged as echoed: (events consumed, when).
+  std::deque<std::pair<uint64_t, uint64_t>> unechoed;
+  struct Wanted {
+    UserEvent request;
+    uint64_t id;  // its event number
+  };
+  std::deque<Wanted> history_wanted;  // requests not yet (fully) answered
 };
 
 Attachments::Attachments(uv_loop_t* loop, AttachmentLimits limits) : loop_(loop), limits_(limits) {
@@ -93,7 +111,9 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
           {"dropped_unknown_state", d.unknown_state},
           {"dropped_stale", d.stale},
           {"dropped_unroutable", unroutable_},
-          {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0}};
+          {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0},
+          {"history_line_requests", history_line_requests_},
+          {"history_searches", history_searches_}};
 }
 
 void Attachments::session_changed(mux::Session& session) {
@@ -170,10 +190,62 @@ void Attachments::input(Attachment& a) {
           log("attachment {}: client detached", format_conn_id(a.transport.connection().conn_id()));
         }
         break;
+      case UserEvent::Kind::history_lines:
+      case UserEvent::Kind::history_search:
+        ++(e.kind == UserEvent::Kind::history_lines ? history_line_requests_ : history_searches_);
+        a.history_wanted.push_back({e, i});
+        break;
     }
   }
+  if (events.end() > a.consumed) a.unechoed.emplace_back(events.end(), uv_now(loop_));
   a.consumed = events.end();
   events.forget_before(a.consumed);
+}
+
+// Moves answers to history requests into the state, as far as the budget
+// of rows in flight allows.
+void Attachments::answer_history(Attachment& a) {
+  HostState& state = a.transport.local();
+  const mux::History& history = a.session->history();
+  size_t in_flight = 0;
+  for (const HistoryReply& r : state.replies) in_flight += r.rows.size() + r.matches.size() / 16;
+  while (!a.history_wanted.empty() && in_flight < reply_rows_in_flight) {
+    UserEvent& want = a.history_wanted.front().request;
+    HistoryReply reply;
+    reply.request = a.history_wanted.front().id;
+    bool done = true;
+    if (want.kind == UserEvent::Kind::history_lines) {
+      reply.kind = HistoryReply::Kind::lines;
+      const uint64_t from = std::max(want.from, history.begin());
+      const uint64_t to = std::min(want.to, history.end());
+      if (from < to) {
+        const uint64_t count = std::min(to - from, rows_per_reply);
+        if (auto rows = history.read(from, count)) {
+          reply.first = from;
+          reply.rows = std::move(*rows);
+          want.from = from + count;
+          done = want.from >= to;
+        }
+      } else {
+        reply.first = std::min(want.from, history.end());
+      }
+    } else {
+      reply.kind = HistoryReply::Kind::matches;
+      mux::SearchOptions options;
+      options.backward = want.backward;
+      options.case_sensitive = want.case_sensitive;
+      options.from = want.backward ? std::min(want.from, want.to - 1) : want.from;
+      options.max_results = matches_per_reply + 1;
+      auto found = want.to == 0 ? std::vector<uint64_t>{} : history.search(want.keys, options);
+      std::erase_if(found, [&](uint64_t line) { return line >= want.to; });
+      reply.complete = found.size() <= matches_per_reply;
+      if (!reply.complete) found.resize(matches_per_reply);
+      reply.matches = std::move(found);
+    }
+    in_flight += reply.rows.size() + reply.matches.size() / 16 + 1;
+    state.push_reply(std::move(reply));
+    if (done) a.history_wanted.pop_front();
+  }
 }
 
 void Attachments::service() {
@@ -213,6 +285,7 @@ void Attachments::service() {
       HostState& state = a.transport.local();
       state.screen = a.session->terminal().screen();
       state.history_end = a.session->history().end();
+      state.history_begin = a.session->history().begin();
       if (a.session->ended()) {
         state.exited = true;
         state.exit_code = a.session->exit_status().value_or(-1);
@@ -220,6 +293,17 @@ void Attachments::service() {
       a.dirty = false;
       a.wake_at = now;
     }
+    if (a.session && !a.history_wanted.empty()) {
+      answer_history(a);
+      a.wake_at = now;
+    }
+    HostState& state = a.transport.local();
+    while (!a.unechoed.empty() && now >= a.unechoed.front().second + echo_delay_ms) {
+      state.echo_ack = a.unechoed.front().first;
+      a.unechoed.pop_front();
+      a.wake_at = now;
+    }
+    if (!a.unechoed.empty()) next = std::min(next, a.unechoed.front().second + echo_delay_ms);
     if (now >= a.wake_at) {
       const sockaddr* to = reinterpret_cast<const sockaddr*>(&*a.peer);
       a.wake_at = a.transport.tick(now, [&](std::span<const uint8_t> d) { endpoint_->send(d, to); });

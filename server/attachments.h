@@ -53,6 +53,7 @@ class Attachments {
   void on_datagram(std::span<const uint8_t> datagram, const sockaddr* from);
   void service();
   void input(Attachment& a);
+  void answer_history(Attachment& a);
 
   uv_loop_t* loop_;
   AttachmentLimits limits_;
@@ -61,6 +62,7 @@ class Attachments {
   UvHandle<uv_check_t> check_;  // after each loop iteration's I/O: send what is due
   UvHandle<uv_timer_t> timer_;  // wakes the loop when the next send is due
   uint64_t unroutable_ = 0;
+  uint64_t history_line_requests_ = 0, history_searches_ = 0;
   DropCounters retired_;  // the drops of attachments already closed
 };
 
