@@ -54,11 +54,16 @@ options (before the command):
   --ssh=COMMAND   the ssh to use, e.g. --ssh="ssh -p 2222 -i KEY" (default ssh)
   --port=P|LOW:HIGH  the UDP ports a remote daemon may use when it starts (60001:60999)
   -4, -6          IPv4 or IPv6 only
+  --no-native-scrollback  do not copy the session's scrolled-off rows into
+                  this terminal's own scrollback
+  --native-scrollback-lines=N  after an outage or a flood, copy at most the
+                  newest N rows (1000); the pager (Ctrl-^ [) has them all
   --version       print the version and exit
   --help          print this help (or COMMAND --help)
 )";
 
-int attach(const std::vector<std::string>& args, std::optional<std::string> server, const RemoteOptions& remote) {
+int attach(const std::vector<std::string>& args, std::optional<std::string> server, const RemoteOptions& remote,
+           const ClientOptions& options) {
   if (args.size() < 2 || args[1].starts_with("-")) {
     fmt::print(stderr, "roam: usage: roam attach [[user@]HOST:]NAME [-- CMD ARGS...]\n");
     return 2;
@@ -92,11 +97,11 @@ int attach(const std::vector<std::string>& args, std::optional<std::string> serv
     if (!target.error().empty()) fmt::print(stderr, "roam: {}\n", target.error());
     return 1;
   }
-  return run_connect(*target, where.name);
+  return run_connect(*target, where.name, options);
 }
 
 // The low-level client, as mosh-client is to mosh.
-int connect(const std::vector<std::string>& args) {
+int connect(const std::vector<std::string>& args, const ClientOptions& options) {
   // Take the secrets out of our environment at once, bytes included:
   // unsetenv alone leaves them readable in /proc/PID/environ.
   auto take = [](std::string_view name) {
@@ -129,13 +134,14 @@ int connect(const std::vector<std::string>& args) {
     fmt::print(stderr, "roam: connect needs a terminal\n");
     return 1;
   }
-  return run_connect(*target, args[1]);
+  return run_connect(*target, args[1], options);
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
   RemoteOptions remote;
+  ClientOptions options;
   std::optional<std::string> server;
   std::vector<std::string> args;
   // Global options come before the command.
@@ -159,6 +165,16 @@ int run_cli(int argc, char** argv) {
       remote.ports = *v;
     } else if (a == "-4" || a == "-6") {
       remote.family = a == "-4" ? AF_INET : AF_INET6;
+    } else if (a == "--no-native-scrollback") {
+      options.native_scrollback = false;
+    } else if (auto v = value("--native-scrollback-lines")) {
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || n > 1'000'000) {
+        fmt::print(stderr, "roam: --native-scrollback-lines takes a number of lines up to 1000000\n");
+        return 2;
+      }
+      options.native_scrollback_lines = n;
     } else {
       break;
     }
@@ -178,8 +194,8 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
   if (server) remote.server = *server;
-  if (cmd == "attach") return attach(args, server, remote);
-  if (cmd == "connect") return connect(args);
+  if (cmd == "attach") return attach(args, server, remote, options);
+  if (cmd == "connect") return connect(args, options);
   static constexpr std::string_view session_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
   if (std::find(std::begin(session_commands), std::end(session_commands), cmd) == std::end(session_commands)) {
     fmt::print(stderr, "roam: unknown command '{}'\n(see roam --help)\n", cmd);

@@ -69,8 +69,13 @@ Result<sockaddr_storage, std::string> resolve(const std::string& host, uint16_t 
 
 class Client {
  public:
-  Client(const ConnectTarget& target, const std::string& name, const crypto::Key& key, sockaddr_storage server)
-      : target_(target), name_(name), server_(server), transport_(key, target.conn_id, crypto::Direction::to_server) {
+  Client(const ConnectTarget& target, const std::string& name, const ClientOptions& options, const crypto::Key& key,
+         sockaddr_storage server)
+      : target_(target),
+        name_(name),
+        options_(options),
+        server_(server),
+        transport_(key, target.conn_id, crypto::Direction::to_server) {
     uv_loop_init(&loop_);
   }
 
@@ -291,6 +296,7 @@ class Client {
 
   ConnectTarget target_;
   std::string name_;
+  ClientOptions options_;
   sockaddr_storage server_;
   uv_loop_t loop_{};
   Transport<UserState, HostState> transport_;
@@ -313,7 +319,7 @@ class Client {
 
 }  // namespace
 
-int run_connect(const ConnectTarget& target, const std::string& name) {
+int run_connect(const ConnectTarget& target, const std::string& name, const ClientOptions& options) {
   auto key = crypto::Key::from_base64(target.key);
   if (!key) {
     fmt::print(stderr, "roam: the session key is malformed\n");
@@ -325,7 +331,7 @@ int run_connect(const ConnectTarget& target, const std::string& name) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  Client client(target, name, *key, *addr);
+  Client client(target, name, options, *key, *addr);
   return client.run();
 }
 
