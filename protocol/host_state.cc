@@ -39,9 +39,9 @@
 //    11 echo ack   varint (user events that reached the program)
 //    12 replies    varint first kept, varint end, varint count, then the
 //                  last `count` replies before end, each: varint kind,
-//                  varint request, then for lines: varint first line,
-//                  varint count, the rows; for matches: varint complete,
-//                  varint count, the line numbers
+//                  varint request, varint complete, then for lines:
+//                  varint first line, varint count, the rows; for
+//                  matches: varint count, the line numbers
 //
 // A row is varint (n << 2 | wrapped << 1 | has marks), where cells from n on
 // are default blank cells (a blank row is one byte); then, if n > 0, pen runs
@@ -328,12 +328,12 @@ void put_replies(const HostState& now, const HostState& old, std::vector<uint8_t
       const HistoryReply& reply = now.replies[id - now.replies_begin()];
       o.varint(static_cast<uint64_t>(reply.kind));
       o.varint(reply.request);
+      o.varint(uint64_t{reply.complete});
       if (reply.kind == HistoryReply::Kind::lines) {
         o.varint(reply.first);
         o.varint(reply.rows.size());
         for (const Row& row : reply.rows) put_row(o, row);
       } else {
-        o.varint(uint64_t{reply.complete});
         o.varint(reply.matches.size());
         for (uint64_t line : reply.matches) o.varint(line);
       }
@@ -481,6 +481,7 @@ Result<void> read_replies(Reader& r, HostState& state) {
     HistoryReply reply;
     const uint64_t kind = take(r);
     reply.request = take(r);
+    reply.complete = take(r, 1) != 0;
     if (!r.ok()) return r.finish();
     if (kind == static_cast<uint64_t>(HistoryReply::Kind::lines)) {
       reply.kind = HistoryReply::Kind::lines;
@@ -496,7 +497,6 @@ Result<void> read_replies(Reader& r, HostState& state) {
       }
     } else if (kind == static_cast<uint64_t>(HistoryReply::Kind::matches)) {
       reply.kind = HistoryReply::Kind::matches;
-      reply.complete = take(r, 1) != 0;
       const uint64_t n = take(r, max_reply_matches);
       if (!r.ok()) return r.finish();
       if (n > r.remaining()) return fail(Errc::truncated);

@@ -22,14 +22,16 @@ struct HistoryReply {
   enum class Kind : uint8_t { lines = 1, matches = 2 };
   Kind kind = Kind::lines;
   uint64_t request = 0;  // the number of the user event it answers
-  // lines: rows[i] is history line first + i. What the server no longer
-  // holds (before history_begin) or never had is left out, so a reply may
-  // hold fewer rows than asked for, or none.
+  // lines: rows[i] is history line first + i. A long request is answered in
+  // parts, in order. What the server no longer holds (before history_begin)
+  // or never had is left out, so the parts may hold fewer rows than asked
+  // for, or none.
   uint64_t first = 0;
   std::vector<Row> rows;
-  // matches: line numbers in the order searched; `complete` says the search
-  // reached the end of its range, so nothing matches beyond the last one.
+  // matches: line numbers in the order searched.
   std::vector<uint64_t> matches;
+  // The last reply to its request: for lines, nothing more comes; for
+  // matches, the search reached the end of its range.
   bool complete = false;
   friend bool operator==(const HistoryReply&, const HistoryReply&) = default;
 };

@@ -229,6 +229,7 @@ void Attachments::answer_history(Attachment& a) {
       } else {
         reply.first = std::min(want.from, history.end());
       }
+      reply.complete = done;
     } else {
       reply.kind = HistoryReply::Kind::matches;
       mux::SearchOptions options;
