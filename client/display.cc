@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "protocol/sgr.h"
 #include "protocol/utf8.h"
@@ -20,14 +21,13 @@
 //   synchronized output and the output stays small.
 // - Scrolls are found by hashing rows: a row that changed in place is looked
 //   up among the rows the terminal shows, and the shift most rows agree on
-//   wins; content is compared before any row is trusted. When the session's
-//   primary screen scrolled from row 0 the terminal is scrolled with real
-//   linefeeds at the bottom of the region, so the rows leaving the top land
-//   in the terminal's scrollback. Any other upward scroll (alternate screen,
-//   bands further down) uses SU in a region whose top is below row 0, since
-//   scrolling a region that starts at row 0 feeds the scrollback (libvterm
-//   does, whatever the region's bottom); row 0 is then repainted instead.
-//   Downward scrolls use SD, which never touches the scrollback. A frame
+//   wins; content is compared before any row is trusted. Upward scrolls
+//   use SU in a region whose top is below row 0, since scrolling a region
+//   that starts at row 0 feeds the terminal's scrollback (libvterm does,
+//   whatever the region's bottom); row 0 is then repainted instead. Only
+//   push_history() feeds the scrollback, with the lines the session's own
+//   history holds. Downward scrolls use SD, which never touches the
+//   scrollback. A frame
 //   that scrolled by a whole screen or more since the last draw shows no
 //   moved rows and is simply repainted.
 // - Cells: runs of changed cells are written together, short unchanged gaps
@@ -282,7 +282,8 @@ void Display::draw(const Screen& frame, std::string& out) {
   }
 
   const size_t start = out.size();
-  out += sync_begin;
+  const bool pushed = std::exchange(pushed_history_, false);
+  if (!pushed) out += sync_begin;
   const size_t body = out.size();
   const bool full = fresh_;
   if (full) {
@@ -315,13 +316,43 @@ void Display::draw(const Screen& frame, std::string& out) {
   place_cursor(frame.cursor(), full, out);
   fresh_ = false;
   // Cursor moves, modes and bells alone need no synchronizing.
-  if (out.size() == body)
+  if (pushed)
+    out += sync_end;
+  else if (out.size() == body)
     out.resize(start);
   else if (!painting_)
     out.erase(start, sync_begin.size());
   else
     out += sync_end;
   painting_ = false;
+}
+
+void Display::push_history(std::span<const Row> lines, std::string& out) {
+  if (lines.empty()) return;
+  if (!pushed_history_) out += sync_begin;
+  pushed_history_ = true;
+  begin_paint(out);
+  if (fresh_) out += "\x1b[r";  // the region may be anything; the full draw after resets it too
+  same_.assign(static_cast<size_t>(rows_), 0);
+  while (!lines.empty()) {
+    const int m = static_cast<int>(std::min(lines.size(), static_cast<size_t>(rows_)));
+    // Make room at the top, paint the lines there, then scroll them off
+    // with linefeeds: the terminal's scrollback gets exactly these rows.
+    scroll(0, rows_, -m, false, out);
+    for (int y = 0; y < m; ++y) {
+      const Row& line = lines[static_cast<size_t>(y)];
+      pushed_.cells.assign(line.cells.begin(),
+                           line.cells.begin() + static_cast<std::ptrdiff_t>(std::min(line.cells.size(), static_cast<size_t>(cols_))));
+      pushed_.cells.resize(static_cast<size_t>(cols_));
+      if (pushed_.cells.back().width == 2) pushed_.cells.back() = Cell{};
+      pushed_.marks.clear();
+      for (const auto& mark : line.marks)
+        if (mark.first < cols_) pushed_.marks.push_back(mark);
+      paint_row(y, pushed_, out);
+    }
+    scroll(0, rows_, m, true, out);
+    lines = lines.subspan(static_cast<size_t>(m));
+  }
 }
 
 void Display::begin_paint(std::string& out) {
@@ -434,10 +465,7 @@ void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
   }
   if (moved == 0) return;
 
-  // Linefeeds feed the terminal's scrollback: only for the primary screen
-  // scrolling up from row 0, as the session's own history does.
-  const bool history = !frame.modes().alternate_screen && k > 0 && top == 0;
-  if (!history && k > 0 && top == 0) top = 1;  // keep row 0 out of the region
+  if (k > 0 && top == 0) top = 1;  // keep row 0 out of the region, and the scrollback as it is
   if (bottom - top <= std::abs(k)) return;
 
   // Rows that are right where they are but would be moved away.
@@ -449,9 +477,8 @@ void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
     if (src >= top && src < bottom && shown_[src].known && same_look(shown_[src].row, want)) continue;
     loss += cost(want);
   }
-  const bool worth = gain - loss > scroll_cost || (history && 2 * moved >= bottom - top - k);
-  if (!worth) return;
-  scroll(top, bottom, k, history, out);
+  if (gain - loss <= scroll_cost) return;
+  scroll(top, bottom, k, false, out);
   for (int y = top; y < bottom; ++y) same_[y] = same_look(shown_[y].row, target(frame, y));
 }
 

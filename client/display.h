@@ -4,15 +4,16 @@
 // scroll when the frame scrolled, each frame inside DEC synchronized output
 // (mode 2026) with the cursor hidden while painting.
 //
-// It draws on the terminal's primary screen, never its alternate one, so
-// rows that scroll off the top of the whole frame (outside the session's
-// alternate screen) land in the terminal's own scrollback.
+// It draws on the terminal's primary screen, never its alternate one, and
+// puts nothing into the terminal's own scrollback but what push_history()
+// is given.
 //
 // Display only produces bytes; the caller writes them to the tty. They mean
 // the same whether or not the tty turns LF into CR LF.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@ class Display {
  public:
   // The local terminal's size.
   explicit Display(int cols, int rows);
+  int cols() const { return cols_; }
 
   // What takes over the terminal: pushes the user's screen up into the
   // scrollback and leaves the cursor at the top of a blank screen.
@@ -35,6 +37,11 @@ class Display {
   // blanks. The first draw after open() or invalidate() repaints everything;
   // bells and clipboard sets that happened before it are not replayed.
   void draw(const Screen& frame, std::string& out);
+
+  // Appends to the terminal's own scrollback the given lines, in order, and
+  // leaves the screen to the next draw(), which must follow at once: both
+  // are one synchronized update. Lines wider than the terminal are cut.
+  void push_history(std::span<const Row> lines, std::string& out);
 
   // The terminal's content is unknown (Ctrl-L, garbage): repaint everything.
   void invalidate();
@@ -75,6 +82,7 @@ class Display {
   bool pen_known_ = false;
   bool cursor_visible_ = true;
   bool painting_ = false;  // this draw wrote cells, so it is synchronized
+  bool pushed_history_ = false;  // push_history began a synchronized update
   Cursor shape_;           // shape and blink as last set; Cursor{} is the terminal's default
   Modes modes_;            // as mirrored; alternate_screen is never mirrored
   std::string title_, icon_name_;
@@ -88,6 +96,7 @@ class Display {
   std::vector<int> votes_;
   std::vector<char> same_;  // row y of the frame is what the terminal shows
   std::string sgr_full_, sgr_change_;
+  Row pushed_;  // a line for push_history, cut or padded to our width
 };
 
 }  // namespace roam::client

@@ -356,27 +356,54 @@ TEST_CASE("the pen is set only when it changes, by the shorter form") {
   }
 }
 
-TEST_CASE("a whole-frame scroll uses linefeeds and feeds the terminal's scrollback") {
+TEST_CASE("a whole-frame scroll leaves the scrollback alone; push_history feeds it") {
   const int cols = 80, rows = 24;
   Setup s(cols, rows);
   Screen f(cols, rows);
   const auto line = [](int n) { return fmt::format("{:03} {}", n, std::string(70, static_cast<char>('a' + n % 26))); };
+  const auto row_of = [&](int n) {
+    Screen one(cols, 1);
+    write(one, 0, 0, line(n), Pen{Color::index(n % 8), {}, 0});
+    return one.row(0);
+  };
   for (int y = 0; y < rows; ++y) write(f, 0, y, line(y));
   f.set_cursor({0, rows - 1});
   s.draw(f);
-  REQUIRE(s.t.pushed.empty());
 
-  int next = rows;
-  for (int k : {1, 3, 7, 1, 23}) {
+  int next = rows, pushed = 0;
+  for (int k : {1, 3, 7, 1, 23, 2}) {
     f.scroll({0, 0, rows, cols}, -k, 0, {});
     for (int y = rows - k; y < rows; ++y) write(f, 0, y, line(next++));
-    const std::string out = s.draw(f);
+    std::string out = s.draw(f);
     INFO("k = ", k, " bytes = ", out.size());
-    CHECK(out.size() < static_cast<size_t>(k * (cols + 8) + 60));
+    // The new rows and row 0, which stays out of the scroll region.
+    CHECK(out.size() < static_cast<size_t>((k + 1) * (cols + 8) + 60));
+    CHECK(mismatch(s.t, f) == "");
+    CHECK(s.t.pushed.size() == static_cast<size_t>(pushed));
+    // What scrolled off, as the session's history would send it.
+    std::vector<Row> lines;
+    for (int n = pushed; n < next - rows; ++n) lines.push_back(row_of(n));
+    out.clear();
+    s.d.push_history(lines, out);
+    s.d.draw(f, out);
+    s.t.feed(out);
+    pushed = next - rows;
     CHECK(mismatch(s.t, f) == "");
   }
   REQUIRE(s.t.pushed.size() == static_cast<size_t>(next - rows));
   for (int i = 0; i < next - rows; ++i) CHECK(s.t.pushed[i] == line(i));
+
+  SUBCASE("more lines than the screen holds, in one go") {
+    std::vector<Row> lines;
+    for (int n = 0; n < 3 * rows + 5; ++n) lines.push_back(row_of(1000 + n));
+    std::string out;
+    s.d.push_history(lines, out);
+    s.d.draw(f, out);
+    s.t.feed(out);
+    CHECK(mismatch(s.t, f) == "");
+    REQUIRE(s.t.pushed.size() == static_cast<size_t>(next - rows) + lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) CHECK(s.t.pushed[static_cast<size_t>(next - rows) + i] == line(1000 + static_cast<int>(i)));
+  }
 }
 
 TEST_CASE("scrolls in the alternate screen never reach the scrollback") {
