@@ -14,7 +14,11 @@
 
 #include "client/display.h"
 #include "client/escape.h"
+#include "client/history_cache.h"
+#include "client/native_scrollback.h"
+#include "client/pager.h"
 #include "client/tty.h"
+#include "protocol/base64.h"
 #include "protocol/host_state.h"
 #include "protocol/transport.h"
 #include "protocol/user_state.h"
@@ -43,8 +47,11 @@ constexpr uint64_t old_socket_linger_ms = 5'000;
 // process was stopped or the machine slept.
 constexpr uint64_t clock_jump_ms = 5'000;
 
+// History lines the client keeps for the pager and the native scrollback.
+constexpr size_t cached_lines = 10'000;
+
 constexpr std::string_view help_line =
-    " roam: Ctrl-^ d detach | Ctrl-^ ^ send Ctrl-^ | Ctrl-L repaint | Ctrl-^ ? this help ";
+    " roam: Ctrl-^ d detach | Ctrl-^ [ history | Ctrl-^ ^ send Ctrl-^ | Ctrl-L repaint | Ctrl-^ ? this help ";
 
 void write_all(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -75,7 +82,9 @@ class Client {
         name_(name),
         options_(options),
         server_(server),
-        transport_(key, target.conn_id, crypto::Direction::to_server) {
+        transport_(key, target.conn_id, crypto::Direction::to_server),
+        cache_(cached_lines, [this](uint64_t from, uint64_t to) { return transport_.local().push_history_lines(from, to); }) {
+    if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);
     uv_loop_init(&loop_);
   }
 
@@ -163,8 +172,31 @@ class Client {
     const auto got = transport_.receive(d, uv_now(&loop_));
     if (!got.authentic) return;
     heard_ = true;
+    if (got.new_state) take_replies();
     if (got.new_state || overlay_shown_) draw();
     service();
+  }
+
+  // Hands the server's new answers to history requests to whoever asked.
+  void take_replies() {
+    const HostState& state = transport_.remote();
+    for (uint64_t id = std::max(next_reply_, state.replies_begin()); id < state.replies_end; ++id) {
+      const HistoryReply& reply = state.replies[id - state.replies_begin()];
+      cache_.take(reply);
+      if (pager_) pager_->take(reply);
+    }
+    next_reply_ = state.replies_end;
+    if (pager_) pager_->set_begin(state.history_begin);
+  }
+
+  void open_pager() {
+    if (pager_ || transport_.remote_num() == 0) return;
+    const HostState& state = transport_.remote();
+    const auto size = terminal_size(STDOUT_FILENO).value_or(TerminalSize{});
+    pager_.emplace(state.screen, state.history_begin, state.history_end, size.cols, size.rows, cache_,
+                   [this](const std::string& needle, uint64_t from, uint64_t to, bool backward, bool case_sensitive) {
+                     return transport_.local().push_history_search(needle, from, to, backward, case_sensitive);
+                   });
   }
 
   void woke() {
@@ -184,7 +216,12 @@ class Client {
     std::string to_session;
     std::vector<LocalCommand> commands;
     escape_.feed({buf, static_cast<size_t>(n)}, to_session, commands);
-    if (!detaching_) transport_.local().push_keys(to_session);
+    // While the pager is open, keys are the pager's.
+    if (pager_) {
+      if (!pager_->keys(to_session)) pager_.reset();
+    } else if (!detaching_) {
+      transport_.local().push_keys(to_session);
+    }
     for (LocalCommand c : commands) {
       switch (c) {
         case LocalCommand::detach:
@@ -195,6 +232,7 @@ class Client {
           break;
         case LocalCommand::help: help_until_ = uv_now(&loop_) + help_shown_ms; break;
         case LocalCommand::repaint: display_->invalidate(); break;
+        case LocalCommand::pager: open_pager(); break;
       }
     }
     draw();
@@ -205,6 +243,7 @@ class Client {
     const auto size = terminal_size(STDOUT_FILENO);
     if (!size) return;
     display_->resize(size->cols, size->rows);
+    if (pager_) pager_->resize(size->cols, size->rows);
     transport_.local().push_resize(size->cols, size->rows);
     draw();
     service();
@@ -225,7 +264,25 @@ class Client {
     const std::string line = overlay(now);
     if (line.empty() && overlay_shown_) display_->invalidate();  // repaint what the bar covered
     out_.clear();
-    display_->draw(transport_.remote().screen, out_);
+    const HostState& state = transport_.remote();
+    // Rows that left the session's screen go to the terminal's scrollback
+    // first, unless the pager has the terminal.
+    if (native_ && !pager_ && transport_.remote_num() > 0) {
+      pushed_.clear();
+      native_->update(state.history_begin, state.history_end, now, display_->cols(), cache_, pushed_);
+      display_->push_history(pushed_, out_);
+    }
+    if (pager_) {
+      if (auto text = pager_->take_copy()) {
+        // Padded: some terminals' OSC 52 decoders insist on it.
+        std::string b64 = base64_encode({reinterpret_cast<const uint8_t*>(text->data()), text->size()});
+        b64.append((4 - b64.size() % 4) % 4, '=');
+        out_ += fmt::format("\x1b]52;c;{}\a", b64);
+      }
+      display_->draw(pager_->render(), out_);
+    } else {
+      display_->draw(state.screen, out_);
+    }
     if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
     overlay_shown_ = !line.empty();
     write_all(STDOUT_FILENO, out_);
@@ -263,7 +320,9 @@ class Client {
     // The bar appears on time and counts seconds.
     const uint64_t silent = now - heard_at;
     next = std::min(next, silent < contact_warning_ms ? heard_at + contact_warning_ms : now + 1000 - silent % 1000);
-    if (overlay_shown_ || !overlay(now).empty()) draw();
+    const auto native_wake = native_ ? native_->wake_at() : std::nullopt;
+    if (overlay_shown_ || !overlay(now).empty() || (native_wake && now >= *native_wake)) draw();
+    if (native_ && native_->wake_at()) next = std::min(next, *native_->wake_at());
     if (heard_) next = std::min(next, std::max(heard_at, last_rebind_) + rebind_after_ms);
     if (old_udp_until_) next = std::min(next, *old_udp_until_);
     expected_wake_ = std::max(next, now);
@@ -301,6 +360,11 @@ class Client {
   uv_loop_t loop_{};
   Transport<UserState, HostState> transport_;
   std::optional<Display> display_;
+  HistoryCache cache_;
+  std::optional<NativeScrollback> native_;
+  std::optional<Pager> pager_;
+  uint64_t next_reply_ = 0;  // replies before this one are taken
+  std::vector<Row> pushed_;  // scratch: rows on their way to the scrollback
   EscapeKeys escape_;
   UvHandle<uv_udp_t> udp_, old_udp_;
   std::optional<uint64_t> old_udp_until_, expected_wake_;

@@ -8,7 +8,7 @@
 
 namespace roam::client {
 
-enum class LocalCommand { detach, help, repaint };
+enum class LocalCommand { detach, help, repaint, pager };
 
 class EscapeKeys {
  public:
@@ -21,6 +21,7 @@ class EscapeKeys {
  private:
   char escape_;
   bool pending_ = false;
+  std::string sequence_;  // a key sequence after the escape: PgUp opens the pager
 };
 
 }  // namespace roam::client

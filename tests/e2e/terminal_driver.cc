@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "protocol/utf8.h"
+
 namespace roam::e2e {
 
 struct TerminalDriver::Vt {
@@ -19,6 +21,7 @@ struct TerminalDriver::Vt {
   VTermScreen* screen;
   VTermPos cursor{0, 0};
   bool cursor_visible = true;
+  std::vector<std::string> scrollback;
   explicit Vt(int cols, int rows) : vt(vterm_new(rows, cols)) {
     vterm_set_utf8(vt, 1);
     screen = vterm_obtain_screen(vt);
@@ -28,6 +31,18 @@ struct TerminalDriver::Vt {
         auto* self = static_cast<Vt*>(user);
         self->cursor = pos;
         self->cursor_visible = visible;
+        return 1;
+      };
+      // As a terminal's own scrollback: the text of each row leaving the top.
+      cb.sb_pushline = [](int cols, const VTermScreenCell* cells, void* user) {
+        std::string text;
+        for (int x = 0; x < cols; ++x) {
+          if (cells[x].chars[0] == 0xffffffffu) continue;
+          const uint32_t c = cells[x].chars[0] ? cells[x].chars[0] : ' ';
+          roam::append_utf8(c, text);
+        }
+        while (!text.empty() && text.back() == ' ') text.pop_back();
+        static_cast<Vt*>(user)->scrollback.push_back(std::move(text));
         return 1;
       };
       cb.settermprop = [](VTermProp prop, VTermValue* val, void* user) {
@@ -130,28 +145,19 @@ std::string TerminalDriver::row(int y) const {
       out += ' ';
       continue;
     }
-    for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i]; ++i) {
-      const uint32_t c = cell.chars[i];
-      if (c < 0x80) out += static_cast<char>(c);
-      else if (c < 0x800) {
-        out += static_cast<char>(0xc0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-      } else if (c < 0x10000) {
-        out += static_cast<char>(0xe0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-      } else {
-        out += static_cast<char>(0xf0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-      }
-    }
+    for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i]; ++i) roam::append_utf8(cell.chars[i], out);
     if (cell.width == 2) ++x;
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
+
+bool TerminalDriver::reverse(int x, int y) const {
+  VTermScreenCell cell;
+  return vterm_screen_get_cell(vt_->screen, {y, x}, &cell) && cell.attrs.reverse;
+}
+
+const std::vector<std::string>& TerminalDriver::scrollback() const { return vt_->scrollback; }
 
 std::string TerminalDriver::screen_text() const {
   std::string out;

@@ -35,8 +35,13 @@ class TerminalDriver {
 
   std::string row(int y) const;  // trailing blanks dropped
   std::string screen_text() const;  // rows joined with '\n'
+  // The rows that scrolled off the top into the terminal's own scrollback,
+  // oldest first, as text like row()'s.
+  const std::vector<std::string>& scrollback() const;
   bool contains(std::string_view text) const { return screen_text().find(text) != std::string::npos; }
   std::pair<int, int> cursor() const;  // (col, row)
+  // Whether the cell at (x, y) is drawn in reverse video.
+  bool reverse(int x, int y) const;
   bool cursor_visible() const;
   int cols() const { return cols_; }
   int rows() const { return rows_; }

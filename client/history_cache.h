@@ -1,0 +1,60 @@
+// The history lines the client has received from the server, kept by line
+// number, and the requests for more that are still on their way. The pager
+// and the native scrollback both read from it, so a line crosses the network
+// once; want() asks only for what is neither here nor already asked for.
+//
+// The cache is bounded: past max_lines, the lines farthest from the last
+// focus() go first.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+
+#include "protocol/cell.h"
+#include "protocol/host_state.h"
+
+namespace roam::client {
+
+class HistoryCache {
+ public:
+  // `request(from, to)` asks the server for lines [from, to) and returns the
+  // request's number, which its replies name.
+  using Request = std::function<uint64_t(uint64_t from, uint64_t to)>;
+  HistoryCache(size_t max_lines, Request request) : max_lines_(max_lines), request_(std::move(request)) {}
+
+  // Asks for the lines in [from, to) that are neither held nor asked for,
+  // in requests of at most max_request lines.
+  void want(uint64_t from, uint64_t to);
+  // Takes in a reply to one of our line requests (others are ignored).
+  void take(const HistoryReply& reply);
+
+  const Row* find(uint64_t line) const;
+  // Every line of [from, to) is here.
+  bool has(uint64_t from, uint64_t to) const;
+  // Lines of [from, to) asked for and not yet answered.
+  bool waiting(uint64_t from, uint64_t to) const;
+  // Eviction keeps the lines near `line`.
+  void focus(uint64_t line) { focus_ = line; }
+
+  size_t size() const { return lines_.size(); }
+  uint64_t requests() const { return requests_; }
+
+  static constexpr uint64_t max_request = 512;
+
+ private:
+  struct Pending {
+    uint64_t from, to;  // still expected: [from, to)
+  };
+  void evict();
+
+  size_t max_lines_;
+  Request request_;
+  std::map<uint64_t, Row> lines_;
+  std::map<uint64_t, Pending> pending_;  // by request number
+  uint64_t focus_ = 0;
+  uint64_t requests_ = 0;
+};
+
+}  // namespace roam::client
