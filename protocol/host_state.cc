@@ -659,6 +659,9 @@ void HostState::diff_from(const HostState& old, std::vector<uint8_t>& out) const
 }
 
 void HostState::push_reply(HistoryReply reply) {
+  // As the client will see them: trailing default cells are not sent.
+  for (Row& row : reply.rows)
+    while (!row.cells.empty() && row.cells.back() == Cell{}) row.cells.pop_back();
   replies.push_back(std::move(reply));
   ++replies_end;
 }

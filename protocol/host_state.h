@@ -52,6 +52,7 @@ struct HostState {
   std::deque<HistoryReply> replies;
   uint64_t replies_end = 0;
   uint64_t replies_begin() const { return replies_end - replies.size(); }
+  // Adds a reply, its rows without their trailing default cells.
   void push_reply(HistoryReply reply);
   // The transport calls this once the peer holds `acked`.
   void forget_acknowledged(const HostState& acked);

@@ -60,3 +60,23 @@ TEST_CASE("any other key after the escape passes through; ? asks for help; Ctrl-
   CHECK(f.commands[0] == LocalCommand::help);
   CHECK(f.commands[1] == LocalCommand::repaint);
 }
+
+TEST_CASE("Ctrl-^ [ and Ctrl-^ PgUp open the pager, even split across reads; other keys pass") {
+  for (std::string_view keys : {"\x1e[", "\x1e\x1b[5~"}) {
+    EscapeKeys e;
+    auto f = feed(e, keys);
+    CHECK(f.to_session.empty());
+    REQUIRE(f.commands.size() == 1);
+    CHECK(f.commands[0] == LocalCommand::pager);
+  }
+  EscapeKeys e;
+  CHECK(feed(e, "\x1e\x1b[").commands.empty());
+  auto f = feed(e, "5~x");
+  CHECK(f.to_session == "x");
+  REQUIRE(f.commands.size() == 1);
+  CHECK(f.commands[0] == LocalCommand::pager);
+  // Another sequence after the escape goes through as typed.
+  f = feed(e, "\x1e\x1b[A");
+  CHECK(f.to_session == "\x1b[A");
+  CHECK(f.commands.empty());
+}

@@ -143,6 +143,20 @@ struct Random {
     return {top, left, between(top + 1, s.rows()), between(left + 1, s.cols())};
   }
 
+  roam::HistoryReply reply(const Screen& s) {
+    roam::HistoryReply r;
+    r.request = static_cast<uint64_t>(below(1000));
+    r.complete = chance(50);
+    if (chance(70)) {
+      r.first = static_cast<uint64_t>(below(100000));
+      for (int n = below(5); n > 0; --n) r.rows.push_back(s.row(below(s.rows())));
+    } else {
+      r.kind = roam::HistoryReply::Kind::matches;
+      for (int n = below(70); n > 0; --n) r.matches.push_back(static_cast<uint64_t>(below(1 << 30)));
+    }
+    return r;
+  }
+
   // One thing a terminal does to its state.
   void mutate(HostState& h) {
     Screen& s = h.screen;
@@ -207,6 +221,15 @@ struct Random {
       h.exit_code = between(-300, 300);
     } else if (what < 90) {
       h.history_end += static_cast<uint64_t>(below(100));
+      if (chance(30)) h.history_begin = h.history_end - static_cast<uint64_t>(below(static_cast<int>(std::min<uint64_t>(h.history_end, 50)) + 1));
+      if (chance(50)) h.echo_ack += static_cast<uint64_t>(below(5));
+    } else if (what < 94) {
+      h.push_reply(reply(s));
+    } else if (what < 96 && !h.replies.empty()) {
+      // The client acknowledged a state holding the first few.
+      HostState acked;
+      acked.replies_end = h.replies_begin() + static_cast<uint64_t>(between(1, static_cast<int>(h.replies.size())));
+      h.forget_acknowledged(acked);
     } else {
       s.set_row(below(rows), s.row(below(rows)));
     }
@@ -596,6 +619,13 @@ TEST_CASE("huge declared sizes are refused without being allocated") {
       {"clipboard", make_diff({section(8, varints({1, 'c', Screen::max_clipboard + 1}))})},
       {"section length", make_diff({varints({99, uint64_t{1} << 50})}, false)},
       {"exit code", make_diff({section(9, varints({1, uint64_t{1} << 40, 0}))})},
+      {"reply count", make_diff({section(12, varints({0, uint64_t{1} << 40, uint64_t{1} << 40}))})},
+      {"replies past their end", make_diff({section(12, varints({0, 2, 3}))})},
+      {"begin after end", make_diff({section(12, varints({5, 4, 0}))})},
+      {"reply rows", make_diff({section(12, varints({0, 1, 1, 1, 0, 1, 0, uint64_t{1} << 40}))})},
+      {"reply matches", make_diff({section(12, varints({0, 1, 1, 2, 0, 1, uint64_t{1} << 40}))})},
+      {"reply kind", make_diff({section(12, varints({0, 1, 1, 9, 0, 1, 0}))})},
+      {"reply row width", make_diff({section(12, varints({0, 1, 1, 1, 0, 1, 0, 1, uint64_t{1} << 40}))})},
   };
   for (const auto& [name, d] : cases) {
     CAPTURE(name);
@@ -605,6 +635,54 @@ TEST_CASE("huge declared sizes are refused without being allocated") {
     CHECK_FALSE(done.has_value());
     CHECK(largest_allocation < 64 * 1024);
   }
+}
+
+TEST_CASE("history replies arrive once each, in order, and go once acknowledged") {
+  HostState server, client;
+  Screen rows(10, 3);
+  const uint32_t a[] = {'a', 0}, b[] = {'b', 0};
+  rows.put(0, 0, a, 1, Pen{});
+  rows.put(1, 0, b, 1, Pen{});
+  roam::HistoryReply lines;
+  lines.request = 7;
+  lines.first = 100;
+  lines.rows = {rows.row(0), rows.row(1)};
+  lines.complete = true;
+  roam::HistoryReply found;
+  found.kind = roam::HistoryReply::Kind::matches;
+  found.request = 8;
+  found.matches = {90, 12, 3};
+  server.push_reply(lines);
+  server.push_reply(found);
+  server.echo_ack = 5;
+  server.history_begin = 3;
+  Bytes d;
+  server.diff_from(HostState{}, d);
+  REQUIRE(client.apply(d).has_value());
+  CHECK(client == server);
+  REQUIRE(client.replies.size() == 2);
+  CHECK(client.replies[0].rows[0].cells[1].ch == 'b');
+  CHECK(client.replies[1].matches == std::vector<uint64_t>{90, 12, 3});
+  CHECK(client.echo_ack == 5);
+  CHECK(client.history_begin == 3);
+
+  // The client acknowledged that state: the server drops both; a new reply
+  // diffed from the acknowledged state carries only itself.
+  const HostState acked = server;
+  server.forget_acknowledged(acked);
+  CHECK(server.replies.empty());
+  CHECK(server.replies_begin() == 2);
+  server.push_reply(found);
+  d.clear();
+  server.diff_from(acked, d);
+  HostState next = client;
+  REQUIRE(next.apply(d).has_value());
+  CHECK(next == server);
+  CHECK(next.replies_begin() == 2);
+  CHECK(next.replies.size() == 1);
+  // Diffs that would leave a gap before the replies they carry are refused.
+  HostState fresh;
+  CHECK_FALSE(fresh.apply(make_diff({section(12, varints({0, 3, 1, 2, 8, 1, 0}))})).has_value());
 }
 
 TEST_CASE("versions, unknown sections and the closing tag") {
