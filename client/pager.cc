@@ -284,6 +284,7 @@ const Screen& Pager::render() {
     left = (prompt_backward_ ? "?" : "/") + utf8(*prompt_);
   } else {
     left = fmt::format(" line {} of {}", cursor_ + 1, total());
+    if (!last_needle_.empty()) left += fmt::format("  {}{}", last_backward_ ? '?' : '/', utf8(last_needle_));
     if (search_.searching()) left += "  searching\u2026";
     else if (!message_.empty()) left += "  " + message_;
     else if (missing) left += "  loading\u2026";

@@ -28,6 +28,9 @@ constexpr size_t reply_rows_in_flight = 256;
 constexpr uint64_t rows_per_reply = 128;
 // Matches per search reply: enough for a screenful of `n` presses.
 constexpr size_t matches_per_reply = 64;
+// History requests waiting for an answer; a client asks for a few at a time,
+// so more than this is not a client of ours, and the rest are ignored.
+constexpr size_t max_history_wanted = 1024;
 
 uint64_t random_id() {
   uint64_t id = 0;
@@ -193,7 +196,7 @@ void Attachments::input(Attachment& a) {
       case UserEvent::Kind::history_lines:
       case UserEvent::Kind::history_search:
         ++(e.kind == UserEvent::Kind::history_lines ? history_line_requests_ : history_searches_);
-        a.history_wanted.push_back({e, i});
+        if (a.history_wanted.size() < max_history_wanted) a.history_wanted.push_back({e, i});
         break;
     }
   }
