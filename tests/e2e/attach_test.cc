@@ -30,21 +30,6 @@ std::unique_ptr<TerminalDriver> attach(Sandbox& sb, const std::string& name, int
 // The prompt has no trailing blank: rows are read back with trailing blanks dropped.
 bool ready(TerminalDriver& t) { return t.wait_for_text("rdy>"); }
 
-// The screen once it has not changed for half a second: a program's output
-// may reach the client in more than one frame.
-std::string settled_screen(TerminalDriver& t) {
-  std::string last = t.screen_text();
-  auto since = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - since < 500ms) {
-    t.pump(50ms);
-    if (t.screen_text() != last) {
-      last = t.screen_text();
-      since = std::chrono::steady_clock::now();
-    }
-  }
-  return last;
-}
-
 }  // namespace
 
 TEST_CASE("type a command and see its output; detach; re-attach to the same screen") {
@@ -113,7 +98,7 @@ TEST_CASE("a full-screen program survives detach and re-attach") {
   REQUIRE(t->wait_for_text("story line 23"));
   t->type(" ");  // next page
   REQUIRE(t->wait_for_text("story line 40"));
-  const std::string page = settled_screen(*t);
+  const std::string page = t->settled_text();
   t->type("\x1e" "d");
   REQUIRE(t->wait_exit() == 0);
 

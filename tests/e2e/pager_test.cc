@@ -24,20 +24,6 @@ std::unique_ptr<TerminalDriver> attach(Sandbox& sb, const std::string& name) {
                                           24, env);
 }
 
-// The screen once it has not changed for half a second.
-std::string settled_screen(TerminalDriver& t) {
-  std::string last = t.screen_text();
-  auto since = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - since < 500ms) {
-    t.pump(50ms);
-    if (t.screen_text() != last) {
-      last = t.screen_text();
-      since = std::chrono::steady_clock::now();
-    }
-  }
-  return last;
-}
-
 // The number in a row "L01234", or -1.
 int number(const std::string& row) {
   if (row.size() < 6 || row[0] != 'L') return -1;
@@ -90,7 +76,7 @@ TEST_CASE("the pager shows the whole history, pages through it, and gives the li
   t->type("(while [ ! -e " + go + " ]; do sleep 0.05; done; seq -f 'N%03g' 1 40) &\r");
   t->type("clear; seq -f 'L%05g' 1 5000\r");
   REQUIRE(t->wait_for_text("L05000\nrdy>"));
-  settled_screen(*t);
+  t->settled_text();
 
   open_pager(*t);
   // It opens at the bottom, on the screen as it was.
@@ -117,7 +103,7 @@ TEST_CASE("search finds a line deep in the history, highlights it, wraps, and sa
   // The needle is printed only on line 42 (the command line spells it apart).
   t->type("seq -f 'L%05g' 1 5000 | sed \"s/^L00042\\$/L00042 nee\"\"dle-xyz/\"\r");
   REQUIRE(t->wait_for_text("L05000\nrdy>"));
-  settled_screen(*t);
+  t->settled_text();
   open_pager(*t);
 
   t->type("?needle-xyz\r");

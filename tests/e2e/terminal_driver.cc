@@ -157,6 +157,19 @@ bool TerminalDriver::reverse(int x, int y) const {
   return vterm_screen_get_cell(vt_->screen, {y, x}, &cell) && cell.attrs.reverse;
 }
 
+std::string TerminalDriver::settled_text(std::chrono::milliseconds quiet) {
+  std::string last = screen_text();
+  auto since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - since < quiet) {
+    pump(std::chrono::milliseconds(50));
+    if (screen_text() != last) {
+      last = screen_text();
+      since = std::chrono::steady_clock::now();
+    }
+  }
+  return last;
+}
+
 const std::vector<std::string>& TerminalDriver::scrollback() const { return vt_->scrollback; }
 
 std::string TerminalDriver::screen_text() const {

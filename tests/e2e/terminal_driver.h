@@ -35,6 +35,9 @@ class TerminalDriver {
 
   std::string row(int y) const;  // trailing blanks dropped
   std::string screen_text() const;  // rows joined with '\n'
+  // The screen once it has not changed for `quiet`: a program's output may
+  // reach the client in more than one frame.
+  std::string settled_text(std::chrono::milliseconds quiet = std::chrono::milliseconds(500));
   // The rows that scrolled off the top into the terminal's own scrollback,
   // oldest first, as text like row()'s.
   const std::vector<std::string>& scrollback() const;
