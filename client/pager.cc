@@ -245,8 +245,11 @@ std::optional<std::string> Pager::take_copy() {
 const Screen& Pager::render() {
   const uint64_t p = static_cast<uint64_t>(page());
   cache_.focus(top_);
-  // The view, a page before it and two after: paging on is instant.
-  cache_.want(top_ - std::min(top_ - begin_, p), std::min(end_, top_ + 3 * p));
+  // The view first, then two pages after it and one before: paging on is
+  // instant. The server answers in order.
+  cache_.want(top_, std::min(end_, top_ + p));
+  cache_.want(top_ + p, std::min(end_, top_ + 3 * p));
+  cache_.want(top_ - std::min(top_ - begin_, p), top_);
   const bool case_sensitive = search_.case_sensitive();
   bool missing = false;
   Row row;

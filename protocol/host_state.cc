@@ -492,6 +492,8 @@ Result<void> read_replies(Reader& r, HostState& state) {
       reply.rows.resize(n);
       for (Row& row : reply.rows) {
         if (auto done = read_row(r, Screen::max_cols, row); !done) return done;
+        // As push_reply keeps them, so a state read equals the state sent.
+        while (!row.cells.empty() && row.cells.back() == Cell{}) row.cells.pop_back();
         cells += row.cells.size();
         if (cells > max_reply_cells) return fail(Errc::too_large);
       }
