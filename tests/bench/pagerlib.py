@@ -253,18 +253,20 @@ class Side:
         self.server_pids = [p for p in server_pids if p]
         self.s = client.screen
 
-    def settle(self, quiet=0.3, timeout=30.0):
-        """Reads until the client wrote nothing for `quiet` seconds and the
-        servers' and the client's CPU time stood still as long."""
+    def settle(self, quiet=0.3, timeout=60.0):
+        """Reads until, for `quiet` seconds, the client wrote nothing and
+        neither it nor the servers used CPU time."""
+        pids = self.server_pids + [self.client.pid]
         deadline = time.perf_counter() + timeout
-        while True:
-            self.client.settle(quiet, timeout=timeout)
-            B.wait_quiet(self.server_pids + [self.client.pid], pump=self.client.pump, quiet=quiet,
-                         timeout=timeout)
-            if self.client.pump(0) is None:
-                return
+        last = [B.cpu_seconds(p) for p in pids]
+        since = time.perf_counter()
+        while time.perf_counter() - since < quiet:
             if time.perf_counter() > deadline:
                 raise B.BenchError(f"{self.tool.name}: never went quiet")
+            got = self.client.pump(B.POLL)
+            now = [B.cpu_seconds(p) for p in pids]
+            if got is not None or now != last:
+                last, since = now, time.perf_counter()
 
     def timed(self, keys, pred, what, timeout=60.0):
         """Writes keys; returns seconds from the write to the read after which
