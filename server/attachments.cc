@@ -314,7 +314,14 @@ void Attachments::service() {
     }
     next = std::min(next, a.wake_at);
   }
-  if (next != UINT64_MAX) uv_timer_start(timer_.get(), [](uv_timer_t*) {}, next > now ? next - now : 0, 0);
+  // The timer must do the work itself: libuv 1.44 runs check handles only
+  // after the next poll returns, which without I/O is not before the next
+  // timer, so a timer that only woke the loop left paced frames, echo
+  // acknowledgements and history answers waiting for the client's next
+  // datagram.
+  if (next != UINT64_MAX)
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<Attachments*>(t->data)->service(); },
+                   next > now ? next - now : 0, 0);
   if (closed && on_closed) on_closed();
 }
 
