@@ -83,7 +83,10 @@ class Client {
         options_(options),
         server_(server),
         transport_(key, target.conn_id, crypto::Direction::to_server),
-        cache_(cached_lines, [this](uint64_t from, uint64_t to) { return transport_.local().push_history_lines(from, to); }) {
+        cache_(cached_lines,
+               [this](uint64_t from, uint64_t to, bool urgent) {
+                 return transport_.local().push_history_lines(from, to, urgent);
+               }) {
     if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);
     uv_loop_init(&loop_);
   }

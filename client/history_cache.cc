@@ -22,17 +22,23 @@ const Row* HistoryCache::find(uint64_t line) const {
   return it == lines_.end() ? nullptr : &it->second;
 }
 
-void HistoryCache::want(uint64_t from, uint64_t to) {
+bool HistoryCache::gone(uint64_t line) const {
+  auto it = gone_.upper_bound(line);
+  return it != gone_.begin() && line < std::prev(it)->second;
+}
+
+void HistoryCache::want(uint64_t from, uint64_t to, bool urgent) {
+  const auto skip = [&](uint64_t line) { return lines_.contains(line) || waiting(line, line + 1) || gone(line); };
   uint64_t line = from;
   while (line < to) {
-    // Skip what is here or on its way.
-    if (lines_.contains(line) || waiting(line, line + 1)) {
+    // Skip what is here, on its way, or gone.
+    if (skip(line)) {
       ++line;
       continue;
     }
     uint64_t end = line + 1;
-    while (end < to && end - line < max_request && !lines_.contains(end) && !waiting(end, end + 1)) ++end;
-    const uint64_t id = request_(line, end);
+    while (end < to && end - line < max_request && !skip(end)) ++end;
+    const uint64_t id = request_(line, end, urgent);
     pending_[id] = {line, end};
     ++requests_;
     line = end;
@@ -40,13 +46,19 @@ void HistoryCache::want(uint64_t from, uint64_t to) {
 }
 
 void HistoryCache::take(const HistoryReply& reply) {
-  auto it = pending_.find(reply.request);
-  if (it == pending_.end() || reply.kind != HistoryReply::Kind::lines) return;
+  if (reply.kind != HistoryReply::Kind::lines) return;
   for (size_t i = 0; i < reply.rows.size(); ++i) lines_[reply.first + i] = reply.rows[i];
-  // Parts come in order: what lies before this one's end is answered.
-  it->second.from = std::max(it->second.from, reply.first + reply.rows.size());
-  if (reply.complete || it->second.from >= it->second.to) pending_.erase(it);
   evict();
+  auto it = pending_.find(reply.request);
+  if (it == pending_.end()) return;
+  // Parts come in order: what lies before this one's end is answered, and
+  // what lay between the last part and this one is gone.
+  Pending& p = it->second;
+  if (reply.first > p.from) gone_[p.from] = std::min(reply.first, p.to);
+  p.from = std::max(p.from, reply.first + reply.rows.size());
+  if (reply.complete && p.from < p.to) gone_[p.from] = p.to;
+  if (reply.complete || p.from >= p.to) pending_.erase(it);
+  while (gone_.size() > max_gone) gone_.erase(gone_.begin());
 }
 
 void HistoryCache::evict() {

@@ -19,15 +19,17 @@ namespace roam::client {
 
 class HistoryCache {
  public:
-  // `request(from, to)` asks the server for lines [from, to) and returns the
-  // request's number, which its replies name.
-  using Request = std::function<uint64_t(uint64_t from, uint64_t to)>;
+  // `request(from, to, urgent)` asks the server for lines [from, to) and
+  // returns the request's number, which its replies name.
+  using Request = std::function<uint64_t(uint64_t from, uint64_t to, bool urgent)>;
   HistoryCache(size_t max_lines, Request request) : max_lines_(max_lines), request_(std::move(request)) {}
 
-  // Asks for the lines in [from, to) that are neither held nor asked for,
-  // in requests of at most max_request lines.
-  void want(uint64_t from, uint64_t to);
-  // Takes in a reply to one of our line requests (others are ignored).
+  // Asks for the lines in [from, to) that are neither held nor asked for
+  // nor known to be gone, in requests of at most max_request lines;
+  // `urgent`: someone is waiting for them.
+  void want(uint64_t from, uint64_t to, bool urgent = false);
+  // Takes in the rows of a lines reply, to our requests or not (the server
+  // sends the page around a search's match unasked).
   void take(const HistoryReply& reply);
 
   const Row* find(uint64_t line) const;
@@ -48,11 +50,16 @@ class HistoryCache {
     uint64_t from, to;  // still expected: [from, to)
   };
   void evict();
+  bool gone(uint64_t line) const;
 
   size_t max_lines_;
   Request request_;
   std::map<uint64_t, Row> lines_;
   std::map<uint64_t, Pending> pending_;  // by request number
+  // Lines the server answered without (dropped from its history, or
+  // corrupt): [first, end) by first, never asked for again. A few at most.
+  std::map<uint64_t, uint64_t> gone_;
+  static constexpr size_t max_gone = 64;
   uint64_t focus_ = 0;
   uint64_t requests_ = 0;
 };

@@ -247,9 +247,9 @@ const Screen& Pager::render() {
   cache_.focus(top_);
   // The view first, then two pages after it and one before: paging on is
   // instant. The server answers in order.
-  cache_.want(top_, std::min(end_, top_ + p));
+  cache_.want(top_, std::min(end_, top_ + p), true);
   cache_.want(top_ + p, std::min(end_, top_ + 3 * p));
-  cache_.want(top_ - std::min(top_ - begin_, p), top_);
+  cache_.want(top_ - std::min(top_ - begin_, p), std::min(end_, top_));
   const bool case_sensitive = search_.case_sensitive();
   bool missing = false;
   Row row;

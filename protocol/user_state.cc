@@ -25,11 +25,12 @@ void UserState::push_resize(int cols, int rows) {
 
 void UserState::push_detach() { events_.push_back({UserEvent::Kind::detach, {}, 0, 0}); }
 
-uint64_t UserState::push_history_lines(uint64_t from, uint64_t to) {
+uint64_t UserState::push_history_lines(uint64_t from, uint64_t to, bool urgent) {
   UserEvent e;
   e.kind = UserEvent::Kind::history_lines;
   e.from = from;
   e.to = to;
+  e.urgent = urgent;
   events_.push_back(std::move(e));
   return end() - 1;
 }
@@ -55,7 +56,9 @@ void UserState::forget_before(uint64_t index) {
 }
 
 // Format: version, the number of the first event carried, the count, then
-// each event: kind and its fields. The receiver skips events it already has.
+// each event: kind and its fields (history requests: from, to, a flags byte
+// backward | case sensitive << 1 | urgent << 2, and a search's needle).
+// The receiver skips events it already has.
 void UserState::diff_from(const UserState& old, std::vector<uint8_t>& out) const {
   wire::Writer w(out);
   w.u8(format_version);
@@ -73,11 +76,9 @@ void UserState::diff_from(const UserState& old, std::vector<uint8_t>& out) const
     if (e.kind == UserEvent::Kind::history_lines || e.kind == UserEvent::Kind::history_search) {
       w.varint(e.from);
       w.varint(e.to);
+      w.u8(static_cast<uint8_t>(uint8_t{e.backward} | uint8_t{e.case_sensitive} << 1 | uint8_t{e.urgent} << 2));
     }
-    if (e.kind == UserEvent::Kind::history_search) {
-      w.u8(static_cast<uint8_t>(uint8_t{e.backward} | uint8_t{e.case_sensitive} << 1));
-      w.bytes(e.keys);
-    }
+    if (e.kind == UserEvent::Kind::history_search) w.bytes(e.keys);
   }
 }
 
@@ -114,15 +115,15 @@ Result<void> UserState::apply(std::span<const uint8_t> diff) {
       case UserEvent::Kind::history_search: {
         auto from = r.varint();
         auto to = r.varint();
+        auto flags = r.u8();
         if (!r.ok()) return fail(Errc::truncated);
+        if (*flags > 7) return fail(Errc::malformed);
         e.from = *from;
         e.to = *to;
-        if (*kind == static_cast<uint8_t>(UserEvent::Kind::history_lines)) break;
-        auto flags = r.u8();
-        if (!flags) return fail(flags.error());
-        if (*flags > 3) return fail(Errc::malformed);
         e.backward = *flags & 1;
         e.case_sensitive = *flags & 2;
+        e.urgent = *flags & 4;
+        if (*kind == static_cast<uint8_t>(UserEvent::Kind::history_lines)) break;
         auto needle = r.bytes(max_needle);
         if (!needle) return fail(needle.error());
         e.keys.assign(wire::as_chars(*needle));

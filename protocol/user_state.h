@@ -24,6 +24,9 @@ struct UserEvent {
   // `backward` towards older ones.
   uint64_t from = 0, to = 0;
   bool backward = false, case_sensitive = true;
+  // history_lines: the user is waiting for these (the pager's view): they
+  // go before other requests and outside the budget for rows in flight.
+  bool urgent = false;
   friend bool operator==(const UserEvent&, const UserEvent&) = default;
 };
 
@@ -33,7 +36,7 @@ class UserState {
   void push_resize(int cols, int rows);
   void push_detach();
   // Each returns the request's event number, which the reply names.
-  uint64_t push_history_lines(uint64_t from, uint64_t to);
+  uint64_t push_history_lines(uint64_t from, uint64_t to, bool urgent = false);
   uint64_t push_history_search(std::string_view needle, uint64_t from, uint64_t to, bool backward,
                                bool case_sensitive);
 

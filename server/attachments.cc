@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 
@@ -196,7 +197,15 @@ void Attachments::input(Attachment& a) {
       case UserEvent::Kind::history_lines:
       case UserEvent::Kind::history_search:
         ++(e.kind == UserEvent::Kind::history_lines ? history_line_requests_ : history_searches_);
-        if (a.history_wanted.size() < max_history_wanted) a.history_wanted.push_back({e, i});
+        if (a.history_wanted.size() >= max_history_wanted) break;
+        // Urgent ones go after the urgent ones already waiting, before the rest.
+        if (e.urgent && e.kind == UserEvent::Kind::history_lines) {
+          auto at = std::find_if(a.history_wanted.begin(), a.history_wanted.end(),
+                                 [](const Attachment::Wanted& w) { return !w.request.urgent; });
+          a.history_wanted.insert(at, {e, i});
+        } else {
+          a.history_wanted.push_back({e, i});
+        }
         break;
     }
   }
@@ -212,7 +221,7 @@ void Attachments::answer_history(Attachment& a) {
   const mux::History& history = a.session->history();
   size_t in_flight = 0;
   for (const HistoryReply& r : state.replies) in_flight += r.rows.size() + r.matches.size() / 16;
-  while (!a.history_wanted.empty() && in_flight < reply_rows_in_flight) {
+  while (!a.history_wanted.empty() && (in_flight < reply_rows_in_flight || a.history_wanted.front().request.urgent)) {
     UserEvent& want = a.history_wanted.front().request;
     HistoryReply reply;
     reply.request = a.history_wanted.front().id;
@@ -245,6 +254,23 @@ void Attachments::answer_history(Attachment& a) {
       reply.complete = found.size() <= matches_per_reply;
       if (!reply.complete) found.resize(matches_per_reply);
       reply.matches = std::move(found);
+      // The page the client will show around the first match, ahead of the
+      // answer: a search costs one round trip, not two.
+      if (!reply.matches.empty()) {
+        const uint64_t page = static_cast<uint64_t>(std::max(1, a.rows - 1));
+        const uint64_t m = reply.matches.front();
+        const uint64_t from = std::max(history.begin(), m - std::min(m, page / 3));
+        const uint64_t to = std::min(history.end(), from + page);
+        if (auto rows = history.read(from, to - from)) {
+          HistoryReply lines;
+          lines.request = reply.request;
+          lines.first = from;
+          lines.rows = std::move(*rows);
+          lines.complete = true;
+          in_flight += lines.rows.size();
+          state.push_reply(std::move(lines));
+        }
+      }
     }
     in_flight += reply.rows.size() + reply.matches.size() / 16 + 1;
     state.push_reply(std::move(reply));

@@ -16,7 +16,7 @@ struct Asked {
 
 struct Fixture {
   std::vector<Asked> asked;
-  HistoryCache cache{1000, [this](uint64_t from, uint64_t to) {
+  HistoryCache cache{1000, [this](uint64_t from, uint64_t to, bool) {
                        asked.push_back({asked.size() + 10, from, to});
                        return asked.back().id;
                      }};
@@ -64,10 +64,9 @@ TEST_CASE("what is held or already asked for is not asked for again") {
   f.cache.want(0, 100);
   CHECK(f.asked.size() == 2);
 
-  // A reply to nothing we asked is ignored.
-  HistoryReply stray = f.answer({99, 0, 0}, 500, 510, true);
-  f.cache.take(stray);
-  CHECK(f.cache.find(500) == nullptr);
+  // Lines sent unasked (the page around a search's match) are kept too.
+  f.cache.take(f.answer({99, 0, 0}, 500, 510, true));
+  CHECK(f.cache.has(500, 510));
 }
 
 TEST_CASE("long ranges go in bounded requests; a short complete answer ends the wait") {
@@ -76,10 +75,17 @@ TEST_CASE("long ranges go in bounded requests; a short complete answer ends the 
   REQUIRE(f.asked.size() == 3);
   CHECK(f.asked[0].to - f.asked[0].from == HistoryCache::max_request);
   CHECK(f.asked[2].to == 1200);
-  // The server no longer holds lines 0..9: they never come, the wait ends.
+  // The server no longer holds lines 0..9: they never come, the wait ends,
+  // and they are not asked for again.
   f.cache.take(f.answer(f.asked[0], 10, 512, true));
   CHECK_FALSE(f.cache.waiting(0, 512));
   CHECK(f.cache.find(5) == nullptr);
+  f.cache.want(0, 20);
+  CHECK(f.asked.size() == 3);
+  // Nor are lines past what a short last part held.
+  f.cache.take(f.answer(f.asked[2], 1024, 1100, true));
+  f.cache.want(1000, 1200);
+  CHECK(f.asked.size() == 3);
 }
 
 TEST_CASE("past its bound the cache forgets the lines farthest from the focus") {

@@ -29,7 +29,7 @@ std::string text(const Row& r) {
 // A server that answers every request at once from lines "L<n>".
 struct Server {
   std::vector<std::pair<uint64_t, std::pair<uint64_t, uint64_t>>> asked;
-  HistoryCache cache{100000, [this](uint64_t from, uint64_t to) {
+  HistoryCache cache{100000, [this](uint64_t from, uint64_t to, bool) {
                        asked.push_back({asked.size(), {from, to}});
                        return asked.size() - 1;
                      }};
