@@ -85,6 +85,8 @@ class Client {
         transport_(key, target.conn_id, crypto::Direction::to_server),
         cache_(cached_lines,
                [this](uint64_t from, uint64_t to, bool urgent) {
+                 // The pager shows an empty page until these come.
+                 if (urgent) transport_.hurry();
                  return transport_.local().push_history_lines(from, to, urgent);
                }) {
     if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);

@@ -62,8 +62,9 @@ class Transport {
     const uint64_t interval = connection_.rtt().send_interval();
     // Pacing counts frames only: an ack or heartbeat just sent must not
     // hold back the next keystroke's echo.
-    if (dirty && now >= last_state_send_ + interval) {
+    if (dirty && (hurry_ || now >= last_state_send_ + interval)) {
       send_state(assumed, now, emit);
+      hurry_ = false;
     } else if ((ack_due_ && now >= *ack_due_) || now >= last_send_ + heartbeat) {
       send_ack(now, emit);
     }
@@ -73,6 +74,9 @@ class Transport {
   // The next tick sends at once (an ack, or the state if it is due): after
   // waking from sleep or changing address, the peer should hear from us now.
   void nudge() { ack_due_ = 0; }
+  // The next tick sends the state without waiting for the frame interval:
+  // for a one-off change someone is waiting for (the pager's page).
+  void hurry() { hurry_ = true; }
 
   // Everything we have is acknowledged: nothing in flight.
   bool idle() const { return sent_.size() == 1 && current_ == sent_.front().state; }
@@ -181,7 +185,8 @@ class Transport {
     uint64_t next = last_send_ + heartbeat;
     if (ack_due_) next = std::min(next, *ack_due_);
     const size_t assumed = assumed_receiver_state(now);
-    if (!(current_ == sent_[assumed].state)) next = std::min(next, last_state_send_ + connection_.rtt().send_interval());
+    if (!(current_ == sent_[assumed].state))
+      next = std::min(next, hurry_ ? now : last_state_send_ + connection_.rtt().send_interval());
     // When an unacknowledged state becomes overdue, tick() resends.
     if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + connection_.rtt().rto() + ack_delay);
     return std::max(next, now);
@@ -194,6 +199,7 @@ class Transport {
   uint64_t last_send_ = 0;        // any datagram: for the heartbeat
   uint64_t last_state_send_ = 0;  // a new or resent state: for pacing
   std::optional<uint64_t> ack_due_;
+  bool hurry_ = false;
 };
 
 }  // namespace roam

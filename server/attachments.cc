@@ -223,6 +223,9 @@ void Attachments::answer_history(Attachment& a) {
   for (const HistoryReply& r : state.replies) in_flight += r.rows.size() + r.matches.size() / 16;
   while (!a.history_wanted.empty() && (in_flight < reply_rows_in_flight || a.history_wanted.front().request.urgent)) {
     UserEvent& want = a.history_wanted.front().request;
+    // Someone is looking at an empty page: it goes out without waiting for
+    // the frame interval.
+    if (want.urgent) a.transport.hurry();
     HistoryReply reply;
     reply.request = a.history_wanted.front().id;
     bool done = true;
