@@ -75,7 +75,8 @@ class Client {
         name_(name),
         options_(options),
         server_(server),
-        transport_(key, target.conn_id, crypto::Direction::to_server) {
+        transport_(key, target.conn_id, crypto::Direction::to_server),
+        predictor_(options.predict, options.predict_at_prompts) {
     uv_loop_init(&loop_);
   }
 
@@ -163,6 +164,7 @@ class Client {
     const auto got = transport_.receive(d, uv_now(&loop_));
     if (!got.authentic) return;
     heard_ = true;
+    if (got.new_state) predict_update();
     if (got.new_state || overlay_shown_) draw();
     service();
   }
@@ -184,7 +186,10 @@ class Client {
     std::string to_session;
     std::vector<LocalCommand> commands;
     escape_.feed({buf, static_cast<size_t>(n)}, to_session, commands);
-    if (!detaching_) transport_.local().push_keys(to_session);
+    if (!detaching_ && !to_session.empty()) {
+      transport_.local().push_keys(to_session);
+      predictor_.keys(to_session, transport_.local().end(), transport_.remote().screen, uv_now(&loop_));
+    }
     for (LocalCommand c : commands) {
       switch (c) {
         case LocalCommand::detach:
@@ -225,10 +230,16 @@ class Client {
     const std::string line = overlay(now);
     if (line.empty() && overlay_shown_) display_->invalidate();  // repaint what the bar covered
     out_.clear();
-    display_->draw(transport_.remote().screen, out_);
+    display_->draw(transport_.remote().screen, out_, &predictor_.overlay());
     if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
     overlay_shown_ = !line.empty();
     write_all(STDOUT_FILENO, out_);
+  }
+
+  void predict_update() {
+    const RttEstimator& rtt = transport_.connection().rtt();
+    predictor_.update(transport_.remote().screen, transport_.remote().echo_ack, rtt.has_sample() ? rtt.srtt() : 0,
+                      uv_now(&loop_));
   }
 
   // Sends what is due and decides whether we are done.
@@ -263,7 +274,12 @@ class Client {
     // The bar appears on time and counts seconds.
     const uint64_t silent = now - heard_at;
     next = std::min(next, silent < contact_warning_ms ? heard_at + contact_warning_ms : now + 1000 - silent % 1000);
-    if (overlay_shown_ || !overlay(now).empty()) draw();
+    // A guess whose echo is late may turn the display of guesses on.
+    const auto check = predictor_.next_check();
+    const bool recheck = check && now >= *check;
+    if (recheck) predict_update();
+    if (recheck || overlay_shown_ || !overlay(now).empty()) draw();
+    if (const auto again = predictor_.next_check()) next = std::min(next, std::max(*again, now + 1));
     if (heard_) next = std::min(next, std::max(heard_at, last_rebind_) + rebind_after_ms);
     if (old_udp_until_) next = std::min(next, *old_udp_until_);
     expected_wake_ = std::max(next, now);
@@ -301,6 +317,7 @@ class Client {
   uv_loop_t loop_{};
   Transport<UserState, HostState> transport_;
   std::optional<Display> display_;
+  Predictor predictor_;
   EscapeKeys escape_;
   UvHandle<uv_udp_t> udp_, old_udp_;
   std::optional<uint64_t> old_udp_until_, expected_wake_;
