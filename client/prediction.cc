@@ -152,9 +152,10 @@ void Predictor::cull(const Screen& frame, uint64_t now) {
           return;
         case Validity::correct:
           if (g.epoch > confirmed_epoch_) {
-            if (start_.epoch == g.epoch && start_.at_line_end &&
-                std::find(prompt_sigils_.begin(), prompt_sigils_.end(), start_.sigil) == prompt_sigils_.end())
-              prompt_sigils_.push_back(start_.sigil);
+            for (const PromptEpoch& e : prompt_epochs_)
+              if (e.epoch == g.epoch &&
+                  std::find(prompt_sigils_.begin(), prompt_sigils_.end(), e.sigil) == prompt_sigils_.end())
+                prompt_sigils_.push_back(e.sigil);
             confirmed_epoch_ = g.epoch;
             backing_off_ = false;
           }
@@ -244,20 +245,24 @@ static uint32_t prompt_sigil_at_cursor(const Screen& frame) {
 }
 
 void Predictor::note_epoch_start(const Screen& frame) {
-  if (start_.epoch == epoch_) return;
-  start_ = {epoch_, false, 0};
-  if (!cursors_.empty() || !rows_.empty()) return;
+  if (started_epoch_ == epoch_) return;
+  started_epoch_ = epoch_;
+  const bool echoed = echo_ack_ >= sent_;
+  const bool after_return = sent_ == return_number_ && frame.cursor().y != return_y_;
+  // Guesses still pending were made before the Return, on the old line.
+  if (!after_return && (!rows_.empty() || !cursors_.empty())) return;
   const uint32_t sigil = prompt_sigil_at_cursor(frame);
   if (sigil == 0) return;
-  start_.at_line_end = true;
-  start_.sigil = sigil;
+  prompt_epochs_[next_prompt_epoch_++ % prompt_epochs_.size()] = {epoch_, sigil};
   prompt_x_ = frame.cursor().x;
   prompt_y_ = frame.cursor().y;
   // Everything typed so far is on the screen and the shell waits at a
   // prompt where echo was confirmed before: its line editor will echo.
-  if (trust_prompts_ && !backing_off_ && epoch_ > confirmed_epoch_ && echo_ack_ >= sent_ &&
-      std::find(prompt_sigils_.begin(), prompt_sigils_.end(), sigil) != prompt_sigils_.end())
+  if (trust_prompts_ && !backing_off_ && epoch_ > confirmed_epoch_ && (echoed || after_return) &&
+      std::find(prompt_sigils_.begin(), prompt_sigils_.end(), sigil) != prompt_sigils_.end()) {
     confirmed_epoch_ = epoch_;
+    cursors_.clear();  // Return's guess: the frame shows where the cursor went
+  }
 }
 
 bool Predictor::at_prompt_start(const CursorGuess& c) const { return c.y == prompt_y_ && c.x <= prompt_x_; }
@@ -356,6 +361,8 @@ void Predictor::on_arrow(int dx, const Screen& frame, uint64_t now) {
 void Predictor::on_return(const Screen& frame, uint64_t now) {
   become_tentative();
   CursorGuess& c = cursor(frame, now);
+  return_number_ = number_;
+  return_y_ = c.y;
   c.expires = number_;
   c.x = 0;
   if (c.y + 1 < frame.rows()) ++c.y;

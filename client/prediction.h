@@ -16,9 +16,13 @@
 // Beyond mosh: a keystroke typed when the server has caught up with all
 // input and its cursor waits at the end of a shell prompt like one where
 // echo was confirmed before (same sigil, primary screen) starts a trusted
-// epoch, so the first keys of each command show at once too.
+// epoch, so the first keys of each command show at once too. "Caught up"
+// is the echo acknowledgement of every key, or, right after a Return, the
+// new prompt on another row than the one Return was typed on: a shell
+// prints its prompt only once it has read the line.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -140,16 +144,22 @@ class Predictor {
   int utf8_left_ = 0;
   bool csi_params_ = false;
 
-  // Prompt learning (see the top): where the current epoch began, and the
-  // sigils of prompts at which echo was confirmed.
-  struct EpochStart {
+  // Prompt learning (see the top): the newest epoch whose first key was
+  // typed at a prompt, and the sigils of prompts where echo was confirmed.
+  uint64_t started_epoch_ = 0;  // the epoch that has had its first key
+  struct PromptEpoch {
     uint64_t epoch = 0;
-    bool at_line_end = false;
     uint32_t sigil = 0;
   };
-  EpochStart start_;
+  // The newest epochs begun at a prompt: an epoch is often confirmed only
+  // after the next one has begun.
+  std::array<PromptEpoch, 4> prompt_epochs_{};
+  size_t next_prompt_epoch_ = 0;
   std::vector<uint32_t> prompt_sigils_;
   int prompt_x_ = -1, prompt_y_ = -1;  // where the current line's prompt ends
+  // The newest Return: its user event and the row it was typed on.
+  uint64_t return_number_ = 0;
+  int return_y_ = -1;
   bool backing_off_ = false;  // after a shown misprediction: no trust until a confirmation
 
   Overlay overlay_;

@@ -37,6 +37,7 @@ class TerminalDriver {
   std::string screen_text() const;  // rows joined with '\n'
   bool contains(std::string_view text) const { return screen_text().find(text) != std::string::npos; }
   std::pair<int, int> cursor() const;  // (col, row)
+  bool underlined(int x, int y) const;  // the cell at column x of row y
   bool cursor_visible() const;
   int cols() const { return cols_; }
   int rows() const { return rows_; }

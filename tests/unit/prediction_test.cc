@@ -289,12 +289,45 @@ TEST_CASE("beyond mosh: the first keys at a known shell prompt show at once") {
   CHECK(!first_key_shown(true, "# "));  // never confirmed at a "#" prompt
   CHECK(!first_key_shown(true, "$ ", true));  // full-screen programs are not shells
 
-  // Not before the server has caught up with everything typed.
+  // Right after Return, before its echo acknowledgement: the new prompt
+  // on the next row shows that the shell read the line.
   Session s;
   s.confirm_first();
   s.type("\r");
   s.show("$ ", 1);
   s.server(s.sent - 1);
   s.type("l");
-  CHECK(s.overlay().cells.empty());
+  CHECK(s.shown_at(2, 1) == 'l');
+
+  // A prompt is learned even when its epoch is confirmed after the next began.
+  Session v;
+  v.type("ls\r");
+  v.show("$ ls", 0);
+  v.show("$ ", 1);
+  v.server(v.sent - 1);  // the new prompt, before the echo acknowledgement
+  v.type("x");
+  CHECK(v.overlay().cells.empty());  // nothing learned yet
+  v.show("$ x", 1);
+  v.server(v.sent);  // confirms "ls" at the first prompt, and "x"
+  v.type("\r");
+  v.show("$ ", 2);
+  v.server(v.sent - 1);
+  v.type("y");
+  CHECK(v.shown_at(2, 2) == 'y');
+
+  // Not while the old line is still there, nor with keys typed after Return.
+  Session t;
+  t.confirm_first();
+  t.type("\r");
+  t.server(t.sent - 1);
+  t.type("l");
+  CHECK(t.overlay().cells.empty());
+  Session u;
+  u.confirm_first();
+  u.type("\r");
+  u.type("x");
+  u.show("$ ", 1);
+  u.server(u.sent - 2);
+  u.type("l");
+  CHECK(u.overlay().cells.empty());
 }
