@@ -60,6 +60,11 @@ options (before the command):
                   this terminal's own scrollback
   --native-scrollback-lines=N  after an outage or a flood, copy at most the
                   newest N rows (1000); the pager (Ctrl-^ [) has them all
+  --predict=WHEN  show typed characters before the server echoes them:
+                  adaptive (default; on slow links), always or never;
+                  also ROAM_PREDICT=WHEN
+  --no-predict-at-prompts  predict as mosh does: the first keys at a new
+                  shell prompt wait for the server's echo
   --version       print the version and exit
   --help          print this help (or COMMAND --help)
 )";
@@ -146,6 +151,9 @@ int run_cli(int argc, char** argv) {
   ClientOptions options;
   std::optional<std::string> server;
   std::vector<std::string> args;
+  if (const char* env = std::getenv("ROAM_PREDICT")) {
+    if (auto mode = parse_predict_mode(env)) options.predict = *mode;
+  }
   // Global options come before the command.
   int i = 1;
   for (; i < argc; ++i) {
@@ -169,6 +177,15 @@ int run_cli(int argc, char** argv) {
       remote.family = a == "-4" ? AF_INET : AF_INET6;
     } else if (a == "--no-native-scrollback") {
       options.native_scrollback = false;
+    } else if (auto v = value("--predict")) {
+      const auto mode = parse_predict_mode(*v);
+      if (!mode) {
+        fmt::print(stderr, "roam: --predict takes adaptive, always or never\n");
+        return 2;
+      }
+      options.predict = *mode;
+    } else if (a == "--no-predict-at-prompts") {
+      options.predict_at_prompts = false;
     } else if (auto v = value("--native-scrollback-lines")) {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(v->c_str(), &end, 10);

@@ -88,7 +88,8 @@ class Client {
                  // The pager shows an empty page until these come.
                  if (urgent) transport_.hurry();
                  return transport_.local().push_history_lines(from, to, urgent);
-               }) {
+               }),
+        predictor_(options.predict, options.predict_at_prompts) {
     if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);
     uv_loop_init(&loop_);
   }
@@ -177,7 +178,10 @@ class Client {
     const auto got = transport_.receive(d, uv_now(&loop_));
     if (!got.authentic) return;
     heard_ = true;
-    if (got.new_state) take_replies();
+    if (got.new_state) {
+      take_replies();
+      predict_update();
+    }
     if (got.new_state || overlay_shown_) draw();
     service();
   }
@@ -224,8 +228,9 @@ class Client {
     // While the pager is open, keys are the pager's.
     if (pager_) {
       if (!pager_->keys(to_session)) pager_.reset();
-    } else if (!detaching_) {
+    } else if (!detaching_ && !to_session.empty()) {
       transport_.local().push_keys(to_session);
+      predictor_.keys(to_session, transport_.local().end(), transport_.remote().screen, uv_now(&loop_));
     }
     for (LocalCommand c : commands) {
       switch (c) {
@@ -286,11 +291,17 @@ class Client {
       }
       display_->draw(pager_->render(), out_);
     } else {
-      display_->draw(state.screen, out_);
+      display_->draw(state.screen, out_, &predictor_.overlay());
     }
     if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
     overlay_shown_ = !line.empty();
     write_all(STDOUT_FILENO, out_);
+  }
+
+  void predict_update() {
+    const RttEstimator& rtt = transport_.connection().rtt();
+    predictor_.update(transport_.remote().screen, transport_.remote().echo_ack, rtt.has_sample() ? rtt.srtt() : 0,
+                      uv_now(&loop_));
   }
 
   // Sends what is due and decides whether we are done.
@@ -325,8 +336,13 @@ class Client {
     // The bar appears on time and counts seconds.
     const uint64_t silent = now - heard_at;
     next = std::min(next, silent < contact_warning_ms ? heard_at + contact_warning_ms : now + 1000 - silent % 1000);
+    // A guess whose echo is late may turn the display of guesses on.
+    const auto check = predictor_.next_check();
+    const bool recheck = check && now >= *check;
+    if (recheck) predict_update();
     const auto native_wake = native_ ? native_->wake_at() : std::nullopt;
-    if (overlay_shown_ || !overlay(now).empty() || (native_wake && now >= *native_wake)) draw();
+    if (recheck || overlay_shown_ || !overlay(now).empty() || (native_wake && now >= *native_wake)) draw();
+    if (const auto again = predictor_.next_check()) next = std::min(next, std::max(*again, now + 1));
     if (native_ && native_->wake_at()) next = std::min(next, *native_->wake_at());
     if (heard_) next = std::min(next, std::max(heard_at, last_rebind_) + rebind_after_ms);
     if (old_udp_until_) next = std::min(next, *old_udp_until_);
@@ -370,6 +386,7 @@ class Client {
   std::optional<Pager> pager_;
   uint64_t next_reply_ = 0;  // replies before this one are taken
   std::vector<Row> pushed_;  // scratch: rows on their way to the scrollback
+  Predictor predictor_;
   EscapeKeys escape_;
   UvHandle<uv_udp_t> udp_, old_udp_;
   std::optional<uint64_t> old_udp_until_, expected_wake_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "client/bootstrap.h"
+#include "client/prediction.h"
 
 namespace roam::client {
 
@@ -14,6 +15,10 @@ struct ClientOptions {
   // local terminal's scrollback; after a gap, at most the newest lines.
   bool native_scrollback = true;
   uint64_t native_scrollback_lines = 1000;
+  // Predictive local echo (client/prediction.h): when to show it, and
+  // whether a recognised shell prompt starts trusted predictions.
+  PredictMode predict = PredictMode::adaptive;
+  bool predict_at_prompts = true;
 };
 
 // Runs the session; `name` is how the exit line refers to it. Returns the

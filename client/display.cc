@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "client/prediction.h"
 #include "protocol/sgr.h"
 #include "protocol/utf8.h"
 
@@ -249,11 +250,30 @@ std::string Display::close() {
 }
 
 const Row& Display::target(const Screen& frame, int y) {
+  if (has_overlay_[y]) return overlaid_[y];
   if (frame.cols() == cols_ && y < frame.rows()) return frame.row(y);
   return clipped_[y];
 }
 
-void Display::draw(const Screen& frame, std::string& out) {
+// Copies the rows the overlay touches and patches the copies; target()
+// then returns them. A patch over (part of) a wide character is left out.
+void Display::lay_over(const Screen& frame, const Overlay& overlay) {
+  overlaid_.resize(static_cast<size_t>(rows_));
+  for (const Overlay::Patch& p : overlay.cells) {
+    if (p.y < 0 || p.y >= rows_ || p.x < 0 || p.x >= cols_) continue;
+    if (!has_overlay_[p.y]) {
+      overlaid_[p.y] = target(frame, p.y);
+      has_overlay_[p.y] = 1;
+    }
+    Cell& c = overlaid_[p.y].cells[p.x];
+    if (c.width != 1 || c.ch == Cell::wide_tail) continue;
+    c = p.cell;
+    c.width = 1;
+    std::erase_if(overlaid_[p.y].marks, [&](const auto& m) { return m.first == p.x; });
+  }
+}
+
+void Display::draw(const Screen& frame, std::string& out, const Overlay* overlay) {
   // A frame of another size: cut or pad its rows to ours, cutting a wide
   // character in half to a blank, as Screen itself does.
   if (frame.cols() != cols_ || frame.rows() < rows_) {
@@ -280,6 +300,9 @@ void Display::draw(const Screen& frame, std::string& out) {
       }
     }
   }
+
+  has_overlay_.assign(static_cast<size_t>(rows_), 0);
+  if (overlay) lay_over(frame, *overlay);
 
   const size_t start = out.size();
   const bool pushed = std::exchange(pushed_history_, false);
@@ -313,7 +336,12 @@ void Display::draw(const Screen& frame, std::string& out) {
     }
   }
 
-  place_cursor(frame.cursor(), full, out);
+  Cursor cursor = frame.cursor();
+  if (overlay && overlay->has_cursor) {
+    cursor.x = overlay->cursor_x;
+    cursor.y = overlay->cursor_y;
+  }
+  place_cursor(cursor, full, out);
   fresh_ = false;
   // Cursor moves, modes and bells alone need no synchronizing.
   if (pushed)

@@ -22,6 +22,8 @@
 
 namespace roam::client {
 
+struct Overlay;
+
 class Display {
  public:
   // The local terminal's size.
@@ -36,7 +38,8 @@ class Display {
   // `frame`. A frame of another size than the terminal is cut or padded with
   // blanks. The first draw after open() or invalidate() repaints everything;
   // bells and clipboard sets that happened before it are not replayed.
-  void draw(const Screen& frame, std::string& out);
+  // `overlay` (predicted echo) is drawn over the frame, which is not changed.
+  void draw(const Screen& frame, std::string& out, const Overlay* overlay = nullptr);
 
   // Appends to the terminal's own scrollback the given lines, in order, and
   // leaves the screen to the next draw(), which must follow at once: both
@@ -62,6 +65,7 @@ class Display {
 
   void forget_session();  // the terminal has none of the session's modes
   const Row& target(const Screen& frame, int y);
+  void lay_over(const Screen& frame, const Overlay& overlay);
   void mirror(const Screen& frame, bool full, std::string& out);
   void scroll_if_worth_it(const Screen& frame, std::string& out);
   void scroll(int top, int bottom, int k, bool history, std::string& out);
@@ -92,6 +96,8 @@ class Display {
 
   // Scratch space, reused so drawing allocates nothing per frame.
   std::vector<Row> clipped_;  // frame rows cut or padded to our size
+  std::vector<Row> overlaid_;      // target rows with the overlay's cells
+  std::vector<char> has_overlay_;  // row y of overlaid_ is the target
   std::vector<std::pair<uint64_t, int>> by_hash_;
   std::vector<int> votes_;
   std::vector<char> same_;  // row y of the frame is what the terminal shows

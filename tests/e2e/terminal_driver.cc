@@ -135,6 +135,11 @@ bool TerminalDriver::wait_for_text(std::string_view text, std::chrono::milliseco
   return wait_for([&](const TerminalDriver& t) { return t.contains(text); }, timeout);
 }
 
+bool TerminalDriver::underlined(int x, int y) const {
+  VTermScreenCell cell;
+  return vterm_screen_get_cell(vt_->screen, {y, x}, &cell) && cell.attrs.underline != 0;
+}
+
 std::string TerminalDriver::row(int y) const {
   std::string out;
   for (int x = 0; x < cols_; ++x) {

@@ -45,6 +45,7 @@ class TerminalDriver {
   std::pair<int, int> cursor() const;  // (col, row)
   // Whether the cell at (x, y) is drawn in reverse video.
   bool reverse(int x, int y) const;
+  bool underlined(int x, int y) const;  // the cell at column x of row y
   bool cursor_visible() const;
   int cols() const { return cols_; }
   int rows() const { return rows_; }

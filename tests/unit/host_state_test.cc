@@ -468,6 +468,19 @@ TEST_CASE("status, cursor and titles alone make tiny diffs") {
   CHECK(synced(old, titled) == titled);
 }
 
+TEST_CASE("the echo acknowledgement arrives alone, in a few bytes") {
+  const HostState old = full_of_text(80, 24);
+  HostState now = old;
+  now.echo_ack = 300;
+  const Bytes d = diff(old, now);
+  CHECK(d.size() <= 6);
+  CHECK(synced(old, now).echo_ack == 300);
+  CHECK(synced(old, now) == now);
+  HostState later = now;
+  later.echo_ack = 1ull << 40;
+  CHECK(synced(now, later).echo_ack == 1ull << 40);
+}
+
 TEST_CASE("a resize and an alternate-screen switch repaint every row") {
   const HostState old = full_of_text(80, 24);
   HostState resized = old;
