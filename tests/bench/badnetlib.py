@@ -70,7 +70,8 @@ class ImpairRelay:
 
 
 class RoamSide:
-    """A fresh roam daemon with one session, its client through a relay."""
+    """A fresh roam daemon with one session, its client (prediction off, as
+    mosh's below) through a relay."""
     name = "roam"
 
     def __init__(self, build, work, tag, argv, relay_args, session="bench"):
@@ -78,7 +79,7 @@ class RoamSide:
         self.session = session
         port, cid, key = self.roam.attach(session, argv)
         self.relay = ImpairRelay(build, work, f"roam-{tag}", port, relay_args)
-        self.client = self.roam.connect(port, cid, key, screen=True, host_port=self.relay.port)
+        self.client = self.roam.connect(port, cid, key, screen=True, host_port=self.relay.port, predict="never")
 
     def close(self):
         self.client.close()

@@ -583,9 +583,12 @@ class Roam:
         self.pids.add(self.daemon)
         self.pids.update(descendants(self.daemon))
 
-    def connect(self, port, conn_id, key, screen=False, host_port=None):
-        """`roam connect` in a pty, to 127.0.0.1:port (or host_port: a relay)."""
+    def connect(self, port, conn_id, key, screen=False, host_port=None, predict=None):
+        """`roam connect` in a pty, to 127.0.0.1:port (or host_port: a relay);
+        predict: ROAM_PREDICT (None: roam's default, adaptive)."""
         env = dict(self.env, ROAM_CONN_ID=conn_id, ROAM_KEY=key)
+        if predict:
+            env["ROAM_PREDICT"] = predict
         return PtyClient([self.client, "connect", "127.0.0.1", str(host_port or port)], env, screen=screen)
 
     def kill(self, name):
