@@ -32,6 +32,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How much a flood may grow the daemon's resident memory. Under ASan freed
+// memory waits in its quarantine (up to 256 MB) instead of being reused, so
+// churn alone grows RSS there; the limit then only catches gross growth.
+#ifdef __SANITIZE_ADDRESS__
+constexpr long long rss_growth_kb = 48 * 1024;
+#else
+constexpr long long rss_growth_kb = 8 * 1024;
+#endif
+
 bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
 
 long long ms_since(Clock::time_point t) {
@@ -271,7 +280,7 @@ TEST_CASE("crafted datagrams with a valid connection id are dropped and counted;
   CHECK(delta(after, before, "dropped_oversized") >= most(oversized));
   CHECK(delta(after, before, "dropped_unroutable") >= most(detached + unknown));
   CHECK(after["attachments"] == 1);
-  CHECK(rss_after - rss_before < 8 * 1024);
+  CHECK(rss_after - rss_before < rss_growth_kb);
 
   // The real client is still served, at its own address.
   client->type("echo still-served\r");
@@ -349,7 +358,7 @@ TEST_CASE("a flood of 10,000 random datagrams per second for 10 s does not stop 
   CHECK(echoed == tries);
   CHECK(tries >= 3);
   CHECK(dropped >= sent / 2);  // the kernel may drop some when the daemon is starved
-  CHECK(rss_after - rss_before < 8 * 1024);
+  CHECK(rss_after - rss_before < rss_growth_kb);
   client->type("echo post-flood\r");
   CHECK(client->wait_for_text("\npost-flood\n", 10s));
 }
