@@ -47,36 +47,11 @@ long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-struct ConnectLine {
-  int port = 0;
-  std::string id, key;
-};
-
-// `roam-server attach NAME --size 80x24 -- CMD`: starts the daemon if needed
-// and prints where a client reaches its new attachment.
+// `roam-server attach NAME --size 80x24 [-- CMD]`, which must work.
 ConnectLine attach_line(Sandbox& sb, const std::string& name, std::vector<std::string> command = {}) {
-  std::vector<std::string> args{"attach", name, "--size", "80x24"};
-  if (!command.empty()) {
-    args.emplace_back("--");
-    args.insert(args.end(), command.begin(), command.end());
-  }
-  RunOptions env;
-  env.env = {{"PS1", "rdy>"}, {"ENV", ""}};
-  const Run r = sb.server(args, env);
-  REQUIRE_MESSAGE(r.status == 0, r.err);
-  std::istringstream line(r.out);
-  std::string roam_word, connect_word, port;
-  ConnectLine c;
-  line >> roam_word >> connect_word >> port >> c.id >> c.key;
-  REQUIRE(connect_word == "CONNECT");
-  c.port = std::stoi(port);
-  return c;
-}
-
-std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port) {
-  return std::make_unique<TerminalDriver>(
-      std::vector<std::string>{roam_bin(), "connect", "127.0.0.1", std::to_string(port)}, 80, 24,
-      std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", c.id}, {"ROAM_KEY", c.key}});
+  const auto c = sb.attach_line(name, std::move(command));
+  REQUIRE(c.has_value());
+  return *c;
 }
 
 

@@ -1,11 +1,14 @@
 #include "tests/e2e/harness.h"
 
+#include "tests/e2e/terminal_driver.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -139,6 +142,45 @@ Run Sandbox::roam(std::vector<std::string> args, RunOptions options) {
 Run Sandbox::server(std::vector<std::string> args, RunOptions options) {
   args.insert(args.begin(), roam_server_bin());
   return with_runtime(std::move(args), std::move(options));
+}
+
+std::optional<ConnectLine> parse_connect_line(const std::string& out) {
+  std::istringstream line(out);
+  std::string roam_word, connect_word, port;
+  ConnectLine c;
+  line >> roam_word >> connect_word >> port >> c.id >> c.key;
+  if (roam_word != "ROAM" || connect_word != "CONNECT" || c.key.empty()) return std::nullopt;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), c.port);
+  if (ec != std::errc() || end != port.data() + port.size()) return std::nullopt;
+  return c;
+}
+
+std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port, std::vector<std::string> options) {
+  std::vector<std::string> argv{roam_bin()};
+  argv.insert(argv.end(), options.begin(), options.end());
+  for (std::string a : {"connect", "127.0.0.1"}) argv.push_back(a);
+  argv.push_back(std::to_string(port));
+  return std::make_unique<TerminalDriver>(
+      argv, 80, 24, std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", c.id}, {"ROAM_KEY", c.key}});
+}
+
+std::optional<ConnectLine> Sandbox::attach_line(const std::string& name, std::vector<std::string> command,
+                                                std::vector<std::pair<std::string, std::string>> env) {
+  std::vector<std::string> args{"attach", name, "--size", "80x24"};
+  if (!command.empty()) {
+    args.emplace_back("--");
+    args.insert(args.end(), command.begin(), command.end());
+  }
+  RunOptions options;
+  options.env = {{"PS1", "rdy>"}, {"ENV", ""}};
+  for (auto& [k, v] : env) {
+    auto it = std::find_if(options.env.begin(), options.env.end(), [&](const auto& e) { return e.first == k; });
+    if (it != options.env.end()) it->second = v;
+    else options.env.emplace_back(k, v);
+  }
+  const Run r = server(args, options);
+  if (r.status != 0) return std::nullopt;
+  return parse_connect_line(r.out);
 }
 
 std::optional<pid_t> Sandbox::daemon_pid() {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,20 @@ long long proc_status_kb(pid_t pid, const std::string& field);
 std::string roam_bin();         // from $ROAM_BIN, set by meson
 std::string roam_server_bin();  // from $ROAM_SERVER_BIN
 
+// Where a client reaches a new attachment: the `ROAM CONNECT PORT ID KEY`
+// line that `roam-server attach` prints.
+struct ConnectLine {
+  int port = 0;
+  std::string id, key;
+};
+// Nothing if `out` does not start with such a line.
+std::optional<ConnectLine> parse_connect_line(const std::string& out);
+
+class TerminalDriver;
+// `roam [OPTIONS] connect 127.0.0.1 PORT` with the line's id and key, in an
+// 80x24 TerminalDriver; PORT: the daemon's, or a relay's in front of it.
+std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port, std::vector<std::string> options = {});
+
 class Sandbox {
  public:
   Sandbox();
@@ -49,6 +64,11 @@ class Sandbox {
 
   Run roam(std::vector<std::string> args, RunOptions options = {});
   Run server(std::vector<std::string> args, RunOptions options = {});
+  // `roam-server attach NAME --size 80x24 [-- CMD]`, the session's shell
+  // prompting "rdy>" (or with PS1 from `env`): starts the daemon if needed.
+  // Nothing if it failed or printed no CONNECT line.
+  std::optional<ConnectLine> attach_line(const std::string& name, std::vector<std::string> command = {},
+                                         std::vector<std::pair<std::string, std::string>> env = {});
   // The running daemon's pid, from `roam-server info`.
   std::optional<pid_t> daemon_pid();
   // `roam-server info` as name -> number (lines without a number left out).

@@ -101,19 +101,13 @@ struct Attached {
   pid_t daemon = -1, shell = -1;
 
   Attached() {
-    RunOptions env;
-    env.env = {{"PS1", "rdy>"}, {"ENV", ""}};
-    const Run r = sb.server({"attach", "clean", "--size", "80x24", "--", "/bin/sh"}, env);
-    REQUIRE_MESSAGE(r.status == 0, r.err);
-    std::istringstream line(r.out);
-    std::string roam_word, connect_word, port_text;
-    line >> roam_word >> connect_word >> port_text >> id >> key;
-    REQUIRE(connect_word == "CONNECT");
-    REQUIRE(key.size() >= 16);
-    port = std::stoi(port_text);
-    client = std::make_unique<TerminalDriver>(
-        std::vector<std::string>{roam_bin(), "connect", "127.0.0.1", std::to_string(port)}, 80, 24,
-        std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", id}, {"ROAM_KEY", key}});
+    const auto c = sb.attach_line("clean", {"/bin/sh"});
+    REQUIRE(c.has_value());
+    REQUIRE(c->key.size() >= 16);
+    id = c->id;
+    key = c->key;
+    port = c->port;
+    client = connect_client(*c, port);
     REQUIRE(client->wait_for_text("rdy>"));
     const auto d = sb.daemon_pid();
     REQUIRE(d);

@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "tests/e2e/harness.h"
@@ -29,20 +28,10 @@ struct Link {
   Link(const std::string& session, std::vector<std::string> link_options,
        std::vector<std::string> command = {"/bin/sh"})
       : name(session) {
-    std::vector<std::string> args{"attach", session, "--size", "80x24", "--"};
-    args.insert(args.end(), command.begin(), command.end());
-    RunOptions env;
-    env.env = {{"PS1", "rdy>"}, {"ENV", ""}};
-    const Run r = sb.server(args, env);
-    REQUIRE_MESSAGE(r.status == 0, r.err);
-    std::istringstream line(r.out);
-    std::string roam_word, connect_word, port, id, key;
-    line >> roam_word >> connect_word >> port >> id >> key;
-    REQUIRE(connect_word == "CONNECT");
-    relay = std::make_unique<RelayProcess>(sb.dir(), std::stoi(port), std::move(link_options));
-    client = std::make_unique<TerminalDriver>(
-        std::vector<std::string>{roam_bin(), "connect", "127.0.0.1", std::to_string(relay->port())}, 80, 24,
-        std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", id}, {"ROAM_KEY", key}});
+    const auto c = sb.attach_line(session, std::move(command));
+    REQUIRE(c.has_value());
+    relay = std::make_unique<RelayProcess>(sb.dir(), c->port, std::move(link_options));
+    client = connect_client(*c, relay->port());
   }
 
   // Everything the session ever printed (history and screen).

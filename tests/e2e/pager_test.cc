@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "tests/e2e/harness.h"
 #include "tests/e2e/relay_process.h"
@@ -159,17 +158,12 @@ TEST_CASE("the pager works the same after detach and re-attach") {
 
 TEST_CASE("at 300 ms RTT and 10% loss the pages are exact, and pages seen once cost no request") {
   Sandbox sb;
-  RunOptions env;
-  env.env = shell_env;
-  const Run r = sb.server({"attach", "far", "--size", "80x24", "--", "/bin/sh"}, env);
-  REQUIRE_MESSAGE(r.status == 0, r.err);
-  std::istringstream line(r.out);
-  std::string roam_word, connect_word, port, id, key;
-  line >> roam_word >> connect_word >> port >> id >> key;
-  RelayProcess relay(sb.dir(), std::stoi(port), {"--delay", "150", "--loss", "0.1", "--seed", "11"});
+  const auto c = sb.attach_line("far", {"/bin/sh"});
+  REQUIRE(c.has_value());
+  RelayProcess relay(sb.dir(), c->port, {"--delay", "150", "--loss", "0.1", "--seed", "11"});
   // Without native scrollback: every history request is the pager's.
-  TerminalDriver t({roam_bin(), "--no-native-scrollback", "connect", "127.0.0.1", std::to_string(relay.port())}, 80,
-                   24, {{"ROAM_CONN_ID", id}, {"ROAM_KEY", key}});
+  auto client = connect_client(*c, relay.port(), {"--no-native-scrollback"});
+  TerminalDriver& t = *client;
   REQUIRE(t.wait_for_text("rdy>"));
   t.type("clear; seq -f 'L%05g' 1 5000\r");
   REQUIRE(t.wait_for_text("L05000\nrdy>", 60s));

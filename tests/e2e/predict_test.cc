@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <sstream>
 
 #include "tests/e2e/harness.h"
 #include "tests/e2e/relay_process.h"
@@ -25,20 +24,11 @@ struct Link {
   std::unique_ptr<TerminalDriver> client;
 
   Link(const std::string& session, int one_way_ms, const std::string& predict) : name(session) {
-    RunOptions env;
-    env.env = {{"PS1", "$ "}, {"ENV", ""}};
-    const Run r = sb.server({"attach", session, "--size", "80x24", "--", "/bin/sh"}, env);
-    REQUIRE_MESSAGE(r.status == 0, r.err);
-    std::istringstream line(r.out);
-    std::string roam_word, connect_word, port, id, key;
-    line >> roam_word >> connect_word >> port >> id >> key;
-    REQUIRE(connect_word == "CONNECT");
-    relay = std::make_unique<RelayProcess>(sb.dir(), std::stoi(port),
+    const auto c = sb.attach_line(session, {"/bin/sh"}, {{"PS1", "$ "}});
+    REQUIRE(c.has_value());
+    relay = std::make_unique<RelayProcess>(sb.dir(), c->port,
                                            std::vector<std::string>{"--delay", std::to_string(one_way_ms)});
-    client = std::make_unique<TerminalDriver>(
-        std::vector<std::string>{roam_bin(), "--predict=" + predict, "connect", "127.0.0.1",
-                                 std::to_string(relay->port())},
-        80, 24, std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", id}, {"ROAM_KEY", key}});
+    client = connect_client(*c, relay->port(), {"--predict=" + predict});
   }
 
   // Runs a command and waits for its output and the next prompt: the

@@ -42,27 +42,6 @@ uint64_t now_ms() {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count());
 }
 
-struct ConnectLine {
-  int port = 0;
-  std::string id, key;
-};
-
-std::optional<ConnectLine> attach_line(Sandbox& sb, const std::string& name) {
-  RunOptions env;
-  env.env = {{"PS1", "rdy>"}, {"ENV", ""}};
-  const Run r = sb.server({"attach", name, "--size", "80x24", "--", "/bin/sh"}, env);
-  if (r.status != 0) return std::nullopt;
-  std::istringstream line(r.out);
-  std::string roam_word, connect_word, port;
-  ConnectLine c;
-  line >> roam_word >> connect_word >> port >> c.id >> c.key;
-  if (connect_word != "CONNECT") return std::nullopt;
-  c.port = std::stoi(port);
-  return c;
-}
-
-
-
 int fd_count(pid_t pid) {
   int n = 0;
   DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
@@ -155,7 +134,7 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
 
   // Warm up (the UDP port, first allocations), then take the baseline.
   for (int i = 0; i < 20; ++i) {
-    auto c = attach_line(sb, "soak");
+    auto c = sb.attach_line("soak", {"/bin/sh"});
     REQUIRE(c);
     REQUIRE(attach_and_detach(*c, 5s));
   }
@@ -167,7 +146,7 @@ TEST_CASE("1,000 attach/detach cycles and 200 create/kill cycles leak no fds, me
   int ok = 0, failed_bootstrap = 0;
   const auto t0 = Clock::now();
   for (int i = 0; i < cycles && ms_since(t0) < 150'000; ++i) {
-    auto c = attach_line(sb, "soak");
+    auto c = sb.attach_line("soak", {"/bin/sh"});
     if (!c) {
       ++failed_bootstrap;
       continue;
