@@ -1,24 +1,10 @@
 #include "client/keys.h"
 
+#include "protocol/utf8.h"
+
 namespace roam::client {
 
 namespace {
-
-// A UTF-8 character at `in[i]`, or U+FFFD for a bad byte; advances i.
-char32_t take_utf8(std::string_view in, size_t& i) {
-  const auto b = static_cast<unsigned char>(in[i++]);
-  if (b < 0x80) return b;
-  const int more = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
-  if (more < 0 || i + static_cast<size_t>(more) > in.size()) return U'\ufffd';
-  char32_t c = b & (0x3f >> more);
-  for (int k = 0; k < more; ++k) {
-    const auto n = static_cast<unsigned char>(in[i]);
-    if ((n & 0xc0) != 0x80) return U'\ufffd';
-    c = c << 6 | (n & 0x3f);
-    ++i;
-  }
-  return c;
-}
 
 Key csi_key(std::string_view params, char final) {
   using K = Key::Kind;
@@ -76,7 +62,7 @@ std::vector<Key> parse_keys(std::string_view in) {
       keys.push_back({K::backspace});
       ++i;
     } else {
-      keys.push_back({K::text, take_utf8(in, i)});
+      keys.push_back({K::text, next_utf8(in, i)});
     }
   }
   return keys;

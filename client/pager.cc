@@ -28,16 +28,8 @@ bool blank_row(const Row& r) {
 }
 
 void put_text(Row& row, int x, std::string_view text, uint16_t attrs) {
-  for (size_t i = 0; i < text.size() && x < static_cast<int>(row.cells.size());) {
-    // Decode one UTF-8 character; the status line is ASCII but for the needle.
-    const auto b = static_cast<unsigned char>(text[i]);
-    const int len = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-    char32_t c = len == 1 ? b : b & (0x7f >> len);
-    for (int k = 1; k < len && i + static_cast<size_t>(k) < text.size(); ++k)
-      c = c << 6 | (static_cast<unsigned char>(text[i + static_cast<size_t>(k)]) & 0x3f);
-    i += static_cast<size_t>(len);
-    row.cells[static_cast<size_t>(x++)] = Cell{static_cast<uint32_t>(c), {}, {}, attrs, 1};
-  }
+  for (size_t i = 0; i < text.size() && x < static_cast<int>(row.cells.size());)
+    row.cells[static_cast<size_t>(x++)] = Cell{static_cast<uint32_t>(next_utf8(text, i)), {}, {}, attrs, 1};
 }
 
 }  // namespace

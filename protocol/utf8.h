@@ -1,8 +1,10 @@
-// UTF-8 encoding of Unicode scalars, for everything that writes cell text.
+// UTF-8 encoding of Unicode scalars, for everything that writes cell text,
+// and decoding, for what reads typed text.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace roam {
 
@@ -37,6 +39,23 @@ inline char* put_utf8(char* out, uint32_t c) {
 inline void append_utf8(uint32_t c, std::string& out) {
   char buf[4];
   out.append(buf, put_utf8(buf, printable_scalar(c) ? c : 0xfffd));
+}
+
+// Decodes the UTF-8 character at s[i] and moves i past it; a malformed or
+// cut sequence gives U+FFFD and moves past its first byte.
+inline char32_t next_utf8(std::string_view s, size_t& i) {
+  const auto b = static_cast<unsigned char>(s[i++]);
+  if (b < 0x80) return b;
+  const int more = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
+  if (more < 0 || i + static_cast<size_t>(more) > s.size()) return U'\ufffd';
+  char32_t c = b & (0x3f >> more);
+  for (int k = 0; k < more; ++k) {
+    const auto n = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+    if ((n & 0xc0) != 0x80) return U'\ufffd';
+    c = c << 6 | (n & 0x3f);
+  }
+  i += static_cast<size_t>(more);
+  return c;
 }
 
 }  // namespace roam
