@@ -285,19 +285,7 @@ void Display::draw(const Screen& frame, std::string& out, const Overlay* overlay
         r.marks.clear();
         continue;
       }
-      if (frame.cols() == cols_) continue;
-      const Row& src = frame.row(y);
-      const size_t n = std::min(src.cells.size(), static_cast<size_t>(cols_));
-      r.cells.assign(src.cells.begin(), src.cells.begin() + static_cast<std::ptrdiff_t>(n));
-      r.cells.resize(static_cast<size_t>(cols_));
-      r.marks.clear();
-      for (const auto& m : src.marks)
-        if (m.first < cols_) r.marks.push_back(m);
-      Cell& last = r.cells.back();
-      if (last.width == 2) {
-        last = Cell{0, {}, last.bg, 0, 1};
-        if (!r.marks.empty() && r.marks.back().first == cols_ - 1) r.marks.pop_back();
-      }
+      if (frame.cols() != cols_) fit(frame.row(y), r);
     }
   }
 
@@ -355,6 +343,22 @@ void Display::draw(const Screen& frame, std::string& out, const Overlay* overlay
   painting_ = false;
 }
 
+// `src` cut or padded to our width, a wide character cut in half becoming a
+// blank, as Screen itself does.
+void Display::fit(const Row& src, Row& r) const {
+  const size_t n = std::min(src.cells.size(), static_cast<size_t>(cols_));
+  r.cells.assign(src.cells.begin(), src.cells.begin() + static_cast<std::ptrdiff_t>(n));
+  r.cells.resize(static_cast<size_t>(cols_));
+  r.marks.clear();
+  for (const auto& m : src.marks)
+    if (m.first < cols_) r.marks.push_back(m);
+  Cell& last = r.cells.back();
+  if (last.width == 2) {
+    last = Cell{0, {}, last.bg, 0, 1};
+    if (!r.marks.empty() && r.marks.back().first == cols_ - 1) r.marks.pop_back();
+  }
+}
+
 void Display::push_history(std::span<const Row> lines, std::string& out) {
   if (lines.empty()) return;
   if (!pushed_history_) out += sync_begin;
@@ -368,14 +372,7 @@ void Display::push_history(std::span<const Row> lines, std::string& out) {
     // with linefeeds: the terminal's scrollback gets exactly these rows.
     scroll(0, rows_, -m, false, out);
     for (int y = 0; y < m; ++y) {
-      const Row& line = lines[static_cast<size_t>(y)];
-      pushed_.cells.assign(line.cells.begin(),
-                           line.cells.begin() + static_cast<std::ptrdiff_t>(std::min(line.cells.size(), static_cast<size_t>(cols_))));
-      pushed_.cells.resize(static_cast<size_t>(cols_));
-      if (pushed_.cells.back().width == 2) pushed_.cells.back() = Cell{};
-      pushed_.marks.clear();
-      for (const auto& mark : line.marks)
-        if (mark.first < cols_) pushed_.marks.push_back(mark);
+      fit(lines[static_cast<size_t>(y)], pushed_);
       paint_row(y, pushed_, out);
     }
     scroll(0, rows_, m, true, out);

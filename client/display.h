@@ -65,6 +65,7 @@ class Display {
 
   void forget_session();  // the terminal has none of the session's modes
   const Row& target(const Screen& frame, int y);
+  void fit(const Row& src, Row& out) const;
   void lay_over(const Screen& frame, const Overlay& overlay);
   void mirror(const Screen& frame, bool full, std::string& out);
   void scroll_if_worth_it(const Screen& frame, std::string& out);

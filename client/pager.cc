@@ -147,7 +147,7 @@ void Pager::key(const Key& k) {
     case K::up: move_cursor(-1); return;
     case K::page_down: scroll_view(p); return;
     case K::page_up: scroll_view(-p); return;
-    case K::home: place(begin_), top_ = begin_; return;
+    case K::home: place(begin_); return;
     case K::end: place(total() - 1); return;
     case K::wheel_up: scroll_view(-wheel_lines); return;
     case K::wheel_down: scroll_view(wheel_lines); return;
@@ -162,7 +162,7 @@ void Pager::key(const Key& k) {
     case 'b': case 0x02: scroll_view(-p); break;                // Ctrl-B
     case 0x04: scroll_view(std::max<int64_t>(1, p / 2)); break;   // Ctrl-D
     case 0x15: scroll_view(-std::max<int64_t>(1, p / 2)); break;  // Ctrl-U
-    case 'g': case '<': place(begin_); top_ = begin_; break;
+    case 'g': case '<': place(begin_); break;
     case 'G': case '>': place(total() - 1); break;
     case '/': case '?':
       prompt_.emplace();
@@ -252,13 +252,12 @@ const Screen& Pager::render() {
     row.wrapped = false;
     if (n < total()) {
       if (const Row* src = line(n)) {
-        const size_t w = std::min(src->cells.size(), static_cast<size_t>(cols_));
-        std::copy_n(src->cells.begin(), w, row.cells.begin());
-        if (w == static_cast<size_t>(cols_) && row.cells.back().width == 2) row.cells.back() = Cell{};
-        for (const auto& mark : src->marks)
-          if (mark.first < cols_) row.marks.push_back(mark);
+        // Padded to the width so a marked line is reversed whole; set_row
+        // below cuts what is wider.
+        row = *src;
+        row.cells.resize(std::max(row.cells.size(), static_cast<size_t>(cols_)));
         for (auto [from, to] : find_in_row(row, last_needle_, case_sensitive))
-          for (int x = from; x < to && x < cols_; ++x) row.cells[static_cast<size_t>(x)].attrs ^= attr_reverse;
+          for (int x = from; x < to; ++x) row.cells[static_cast<size_t>(x)].attrs ^= attr_reverse;
         const bool marked = mark_ && n >= std::min(*mark_, cursor_) && n <= std::max(*mark_, cursor_);
         if (marked)
           for (Cell& c : row.cells) c.attrs ^= attr_reverse;
