@@ -214,13 +214,21 @@ void Attachments::input(Attachment& a) {
   events.forget_before(a.consumed);
 }
 
+namespace {
+
+// What a reply counts against the budget of rows in flight: a match number
+// costs a few bytes where a row costs tens, and an empty reply still costs.
+size_t weight(const HistoryReply& r) { return r.rows.size() + r.matches.size() / 16 + 1; }
+
+}  // namespace
+
 // Moves answers to history requests into the state, as far as the budget
 // of rows in flight allows.
 void Attachments::answer_history(Attachment& a) {
   HostState& state = a.transport.local();
   const mux::History& history = a.session->history();
   size_t in_flight = 0;
-  for (const HistoryReply& r : state.replies) in_flight += r.rows.size() + r.matches.size() / 16;
+  for (const HistoryReply& r : state.replies) in_flight += weight(r);
   while (!a.history_wanted.empty() && (in_flight < reply_rows_in_flight || a.history_wanted.front().request.urgent)) {
     UserEvent& want = a.history_wanted.front().request;
     // Someone is looking at an empty page: it goes out without waiting for
@@ -270,12 +278,12 @@ void Attachments::answer_history(Attachment& a) {
           lines.first = from;
           lines.rows = std::move(*rows);
           lines.complete = true;
-          in_flight += lines.rows.size();
+          in_flight += weight(lines);
           state.push_reply(std::move(lines));
         }
       }
     }
-    in_flight += reply.rows.size() + reply.matches.size() / 16 + 1;
+    in_flight += weight(reply);
     state.push_reply(std::move(reply));
     if (done) a.history_wanted.pop_front();
   }
