@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/unit/rows.h"
+
 using roam::Cell;
 using roam::Color;
 using roam::Cursor;
@@ -28,6 +30,8 @@ using roam::Screen;
 using roam::client::Display;
 
 namespace {
+
+using roam::test::text;
 
 // The user's terminal: libvterm's screen layer, with what it reports on the
 // side (scrollback, bells, title, cursor).
@@ -122,16 +126,6 @@ class Vt {
   VTermScreen* screen_;
   int cols_, rows_;
 };
-
-std::string text(const Row& row) {
-  std::string out;
-  for (const Cell& c : row.cells) {
-    if (c.ch == Cell::wide_tail) continue;
-    out += c.ch == 0 ? ' ' : c.ch < 0x80 ? static_cast<char>(c.ch) : '?';
-  }
-  out.erase(out.find_last_not_of(' ') + 1);
-  return out;
-}
 
 bool same_color(Color want, const VTermColor& got, bool fg) {
   switch (want.kind()) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/rows.h"
+
 using roam::Cell;
 using roam::HistoryReply;
 using roam::Row;
@@ -13,18 +15,8 @@ using roam::client::NativeScrollback;
 
 namespace {
 
-Row text_row(const std::string& s) {
-  Row r;
-  for (char c : s) r.cells.push_back(Cell{static_cast<uint32_t>(c), {}, {}, 0, 1});
-  return r;
-}
-
-std::string text(const Row& r) {
-  std::string s;
-  for (const Cell& c : r.cells)
-    if (c.ch != Cell::wide_tail) s += c.ch ? static_cast<char>(c.ch) : ' ';
-  return s;
-}
+using roam::test::text_row;
+using roam::test::text;
 
 // A server that answers every request at once from lines "L<n>".
 struct Server {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/rows.h"
+
 using roam::Cell;
 using roam::HistoryReply;
 using roam::Row;
@@ -13,11 +15,7 @@ using roam::client::PagerSearch;
 
 namespace {
 
-Row text_row(const std::string& s) {
-  Row r;
-  for (char c : s) r.cells.push_back(Cell{static_cast<uint32_t>(c), {}, {}, 0, 1});
-  return r;
-}
+using roam::test::text_row;
 
 // History lines [0, 1000) on the "server", where lines 10, 500 and 990
 // match; the screen kept locally holds lines 1000..1004, of which 1002 matches.

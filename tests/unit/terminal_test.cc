@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/rows.h"
+
 using roam::Cell;
 using roam::Color;
 using roam::CursorShape;
@@ -16,17 +18,7 @@ using roam::mux::Terminal;
 
 namespace {
 
-// Row text: never-written cells as spaces, wide tails skipped, other
-// non-ASCII as '?', trailing spaces dropped.
-std::string text(const Row& row) {
-  std::string out;
-  for (const Cell& c : row.cells) {
-    if (c.ch == Cell::wide_tail) continue;
-    out += c.ch == 0 ? ' ' : c.ch < 0x80 ? static_cast<char>(c.ch) : '?';
-  }
-  out.erase(out.find_last_not_of(' ') + 1);
-  return out;
-}
+using roam::test::text;
 
 std::string text(const Terminal& t, int y) { return text(t.screen().row(y)); }
 
