@@ -574,11 +574,15 @@ TEST_CASE("resize") {
     CHECK(text(t.t, 0) == "row0");
     CHECK(t.screen().cursor().y == 2);
   }
-  SUBCASE("fewer columns cut rows; more rows and columns are blank") {
+  SUBCASE("fewer columns re-wrap rows; more rows and columns are blank") {
     t.t.resize(3, 8);
+    CHECK(t.scrolled == std::vector<std::string>{"row", "0", "row", "1"});
     CHECK(text(t.t, 0) == "row");
+    CHECK(text(t.t, 1) == "2");
+    CHECK(text(t.t, 7) == "5");
     t.t.resize(12, 8);
-    CHECK(text(t.t, 0) == "row");
+    CHECK(text(t.t, 0) == "row2");
+    CHECK(text(t.t, 3) == "row5");
     CHECK(text(t.t, 7) == "");
     CHECK(t.screen().cols() == 12);
     t << "\x1b[1;12HZ";
