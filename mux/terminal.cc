@@ -125,7 +125,11 @@ struct Terminal::Impl {
   void hard_reset(size_t i);
   void restore_attrs(size_t i, uint16_t attrs);
   void restore_cursor(size_t i);
+  void save_cursor();
   void move_cursor(int row, int col);  // by CUP, through libvterm
+  bool pending_wrap() const;
+  void single_width_lines();
+  void replay_glyph(int x, int y, bool pending);
 
   // Hands libvterm the bytes of the current write up to `end`.
   void feed_to(size_t end) {
@@ -149,6 +153,7 @@ struct Terminal::Impl {
   static int on_osc(const char* command, size_t len, void* user);
   static void on_output(const char* bytes, size_t len, void* user);
   static const VTermStateCallbacks state_callbacks;
+  static const VTermStateCallbacks replay_callbacks;
   static const VTermParserCallbacks fallbacks;
 
   [[gnu::noinline]] int put_first_glyph(const uint32_t* chars, int width, int row);
@@ -194,6 +199,12 @@ struct Terminal::Impl {
   bool string_overflow = false;
   std::string string_buf;    // the whole sequence as libvterm will get it
   uint16_t saved_attrs = 0;  // faint/conceal saved with the cursor
+  // Where libvterm's saved cursor (DECSC, 1048, 1049) is, as we follow it: a
+  // width change re-wraps the primary grid under libvterm's copy, so a
+  // restore after one goes to where the text it was on went.
+  GridPos saved_at;
+  bool saved_on_primary = true;
+  bool saved_moved = false;
   std::array<char, 4> utf8_hold{};  // the start of a character the last write cut
   size_t utf8_held = 0;
   std::string joined;  // utf8_hold and the next write
@@ -211,6 +222,27 @@ const VTermStateCallbacks Terminal::Impl::state_callbacks = {
     .bell = on_bell,
     .resize = on_resize,
     .setlineinfo = on_setlineinfo,
+};
+
+namespace {
+int ignore_rect(VTermRect, int, int, void*) { return 1; }
+int ignore_glyph(VTermGlyphInfo*, VTermPos, void*) { return 1; }
+}  // namespace
+
+// While a glyph is fed again only for libvterm's sake (replay_glyph), our
+// screen stays as it is: only the cursor is followed.
+const VTermStateCallbacks Terminal::Impl::replay_callbacks = {
+    .putglyph = ignore_glyph,
+    .movecursor = on_movecursor,
+    .scrollrect = ignore_rect,
+    .moverect = nullptr,
+    .erase = nullptr,
+    .initpen = nullptr,
+    .setpenattr = nullptr,
+    .settermprop = nullptr,
+    .bell = nullptr,
+    .resize = nullptr,
+    .setlineinfo = nullptr,
 };
 
 const VTermParserCallbacks Terminal::Impl::fallbacks = {
@@ -411,6 +443,8 @@ void Terminal::Impl::esc_byte(size_t i, unsigned char c) {
       gl = c == 'n' ? 2 : 3;
       break;
     case '7':  // DECSC
+      feed_to(i + 1);
+      save_cursor();
       saved_attrs = pen.attrs & scanned_attrs;
       break;
     case '8':  // DECRC
@@ -514,6 +548,12 @@ void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
 }
 
 void Terminal::Impl::dec_modes(size_t i, bool set) {
+  // The cursor 1048 and 1049 save: before libvterm acts on any of the modes.
+  feed_to(i);
+  const bool saves = set && std::find_if(args.begin(), args.begin() + argc, [](int32_t a) {
+                              return a == 1048 || a == 1049;
+                            }) != args.begin() + argc;
+  if (saves) save_cursor();
   if (argc > 1) {
     feed_to(i + 1);
     for (int k = 1; k < argc; ++k) {
@@ -723,19 +763,84 @@ void Terminal::Impl::resize(int cols, int rows) {
   cols = std::clamp(cols, 1, Screen::max_cols);
   rows = std::clamp(rows, 1, Screen::max_rows);
   if (cols == screen.cols() && rows == screen.rows()) return;
-  vterm_set_size(vt.get(), rows, cols);
-  // libvterm 0.1.4 keeps a scroll region whose top is past the new bottom,
-  // and then scrolls by negative sizes: reset the margins, as xterm and tmux
-  // do on resize, and put back the cursor that this homes. A sequence
-  // libvterm is in the middle of is abandoned first.
+  // A sequence libvterm is in the middle of is abandoned first.
   if (scan == Scan::esc || scan == Scan::csi || scan == Scan::csi_dropped) {
     feed(std::string_view(&CAN, 1));
     scan = Scan::ground;
   }
+  // The cursor is just past the last glyph printed (or on it, the wrap to
+  // come), and stays so if the glyph moves with it.
+  const bool after_glyph = glyph_row >= 0 && (!screen.modes().alternate_screen || cols == screen.cols());
+  GridPos saved = saved_at;
+  Screen::Carried carried{pending_wrap(), saved_on_primary ? std::span<GridPos>(&saved, 1) : std::span<GridPos>{}};
+  screen.resize(cols, rows, owner.on_scrollback, &carried);
+  if (saved_on_primary) {
+    saved_at = saved;
+    saved_moved = true;
+  }
+  const Cursor moved = screen.cursor();
+  vterm_set_size(vt.get(), rows, cols);
+  // libvterm 0.1.4 keeps a scroll region whose top is past the new bottom,
+  // and then scrolls by negative sizes: reset the margins, as xterm and tmux
+  // do on resize. Its line attributes stay by row number while the text
+  // moved: all lines become single width, as our screen shows them. Then
+  // its cursor goes where ours went, after the glyph it was after.
+  feed("\x1b[r\x1b[s");
+  single_width_lines();
+  move_cursor(moved.y, moved.x);
+  if (carried.cursor_pending_wrap) {
+    replay_glyph(moved.x, moved.y, true);
+  } else if (after_glyph && moved.x > 0) {
+    const int x = moved.x - 1;
+    replay_glyph(x > 0 && screen.row(moved.y).cells[x].ch == Cell::wide_tail ? x - 1 : x, moved.y, false);
+  }
+}
+
+// The cursor stands on the glyph just printed, which reached the right edge.
+bool Terminal::Impl::pending_wrap() const {
+  const Cursor& c = screen.cursor();
+  return glyph_row >= 0 && glyph_end >= screen.cols() && c.y == glyph_row && c.x == glyph_col;
+}
+
+void Terminal::Impl::single_width_lines() {
+  for (int y = 0; y < screen.rows(); ++y) {
+    const VTermLineInfo* info = vterm_state_get_lineinfo(state, y);
+    if (!info || (!info->doublewidth && !info->doubleheight)) continue;
+    move_cursor(y, 0);
+    feed("\x1b#5");  // DECSWL
+  }
+}
+
+// Feeds libvterm the glyph at (x, y) again, to leave it as if it had just
+// printed it there: its cursor past it, or on it with a wrap pending, and
+// the glyph a combining mark that comes next joins. Our screen has it already.
+void Terminal::Impl::replay_glyph(int x, int y, bool pending) {
+  const Row& row = screen.row(y);
+  const Cell& cell = row.cells[x];
+  if (cell.ch == Cell::wide_tail || screen.cols() < 2) return;
+  std::array<char, 4 * (Screen::max_marks + 1)> text;
+  size_t len = encode_utf8(cell.ch == 0 ? ' ' : cell.ch, text.data());
+  for (const auto& [col, marks] : row.marks)
+    if (col == x)
+      for (char32_t m : marks)
+        if (len + 4 <= text.size()) len += encode_utf8(m, text.data() + len);
+  const Pen kept = pen;  // setting the callbacks runs initpen
+  vterm_state_set_callbacks(state, &replay_callbacks, this);
+  move_cursor(y, x);
+  feed(std::string_view(text.data(), len));
+  vterm_state_set_callbacks(state, &state_callbacks, this);
+  pen = kept;
   VTermPos pos;
   vterm_state_get_cursorpos(state, &pos);
-  feed("\x1b[r\x1b[s");
-  move_cursor(pos.row, pos.col);
+  const int after = pending ? x : x + cell.width;
+  if (pos.row != y || pos.col != after) {
+    // libvterm saw it differently (a width of its own): back to our cursor.
+    move_cursor(y, std::min(after, screen.cols() - 1));
+    return;
+  }
+  glyph_row = y;
+  glyph_col = x;
+  glyph_end = x + cell.width;
 }
 
 void Terminal::Impl::move_cursor(int row, int col) {
@@ -749,10 +854,20 @@ void Terminal::Impl::move_cursor(int row, int col) {
 // arrays with it: move it back onto the screen straight away.
 void Terminal::Impl::restore_cursor(size_t i) {
   feed_to(i + 1);
+  if (saved_moved) {
+    move_cursor(std::clamp(saved_at.y, 0, screen.rows() - 1), std::clamp(saved_at.x, 0, screen.cols() - 1));
+    return;
+  }
   VTermPos pos;
   vterm_state_get_cursorpos(state, &pos);
   if (pos.row < screen.rows() && pos.col < screen.cols()) return;
   move_cursor(std::min(pos.row, screen.rows() - 1), std::min(pos.col, screen.cols() - 1));
+}
+
+void Terminal::Impl::save_cursor() {
+  saved_at = {screen.cursor().x, screen.cursor().y, false};
+  saved_on_primary = !screen.modes().alternate_screen;
+  saved_moved = false;
 }
 
 // --- libvterm callbacks. They return 1: "handled, do nothing more".
@@ -926,11 +1041,10 @@ int Terminal::Impl::on_bell(void* user) {
   return 1;
 }
 
-int Terminal::Impl::on_resize(int rows, int cols, VTermPos* delta, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  const int lost = t.screen.resize(cols, rows, t.owner.on_scrollback);
-  delta->row = -lost;
-  t.glyph_row = -1;
+// Our screen is resized before libvterm (Impl::resize), which then gets its
+// cursor from ours.
+int Terminal::Impl::on_resize(int, int, VTermPos*, void* user) {
+  static_cast<Impl*>(user)->glyph_row = -1;
   return 1;
 }
 

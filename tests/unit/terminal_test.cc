@@ -620,6 +620,103 @@ TEST_CASE("resize") {
   }
 }
 
+TEST_CASE("a width change re-wraps lines and libvterm writes on where the text went") {
+  SUBCASE("narrower: the next character lands after the moved text") {
+    Term t(20, 4);
+    t << "abcdefghij";
+    t.t.resize(4, 4);
+    CHECK(text(t.t, 0) == "abcd");
+    CHECK(text(t.t, 2) == "ij");
+    CHECK(t.screen().cursor().x == 2);
+    CHECK(t.screen().cursor().y == 2);
+    t << "XY";
+    CHECK(text(t.t, 2) == "ijXY");
+    t << "Z";
+    CHECK(text(t.t, 3) == "Z");
+    CHECK(t.screen().row(2).wrapped);
+  }
+  SUBCASE("text that now ends at the right edge keeps the wrap pending") {
+    Term t(10, 4);
+    t << "abcdefgh";
+    t.t.resize(4, 4);
+    CHECK(text(t.t, 1) == "efgh");
+    CHECK(t.screen().cursor().x == 3);
+    CHECK(t.screen().cursor().y == 1);
+    t << "X";
+    CHECK(text(t.t, 1) == "efgh");
+    CHECK(t.screen().row(1).wrapped);
+    CHECK(text(t.t, 2) == "X");
+  }
+  SUBCASE("a pending wrap that no longer ends a row: the cursor goes past the glyph") {
+    Term t(4, 4);
+    t << "abcd";
+    t.t.resize(10, 4);
+    CHECK(t.screen().cursor().x == 4);
+    t << "e";
+    CHECK(text(t.t, 0) == "abcde");
+    CHECK_FALSE(t.screen().row(0).wrapped);
+  }
+  SUBCASE("wider: wrapped rows join and writing goes on at their end") {
+    Term t(4, 4);
+    t << "abcdefghij";
+    REQUIRE(t.screen().row(0).wrapped);
+    t.t.resize(20, 4);
+    CHECK(text(t.t, 0) == "abcdefghij");
+    CHECK_FALSE(t.screen().row(0).wrapped);
+    CHECK(text(t.t, 1) == "");
+    t << "K";
+    CHECK(text(t.t, 0) == "abcdefghijK");
+  }
+  SUBCASE("a combining mark after a resize joins the character before it") {
+    Term t(10, 3);
+    t << "abcde";
+    t.t.resize(3, 3);
+    t << "\xcc\x81";
+    CHECK(t.screen().row(1).marks == std::vector<std::pair<uint16_t, std::u32string>>{{1, U"\u0301"}});
+    CHECK(text(t.t, 1) == "de");
+  }
+  SUBCASE("rows pushed off the top reach scrollback first, with their wrapped flags") {
+    Term t(10, 3);
+    std::vector<bool> flags;
+    t.t.on_scrollback = [&](const Row& r) {
+      t.scrolled.push_back(text(r));
+      flags.push_back(r.wrapped);
+    };
+    t << "0123456789abc\r\nxy";
+    t.t.resize(5, 3);
+    CHECK(t.scrolled == std::vector<std::string>{"01234"});
+    CHECK(flags == std::vector<bool>{true});
+    CHECK(text(t.t, 0) == "56789");
+    CHECK(text(t.t, 1) == "abc");
+    CHECK(text(t.t, 2) == "xy");
+  }
+  SUBCASE("a saved cursor goes with its text") {
+    Term t(20, 4);
+    t << "abcdefghij\x1b" "7\r\nnext";
+    t.t.resize(4, 6);
+    t << "\x1b" "8X";
+    CHECK(text(t.t, 2) == "ijX");
+  }
+  SUBCASE("the primary screen behind the alternate one re-wraps; leaving it puts the cursor after its text") {
+    Term t(20, 4);
+    t << "abcdefghij\x1b[?1049h\x1b[Hfull screen";
+    t.t.resize(4, 6);
+    CHECK(text(t.t, 0) == "full");  // the alternate screen is cut, not re-wrapped
+    CHECK(text(t.t, 1) == "");
+    t << "\x1b[?1049lX";
+    CHECK(text(t.t, 0) == "abcd");
+    CHECK(text(t.t, 2) == "ijX");
+  }
+  SUBCASE("double-width lines are made single, as the screen shows them") {
+    Term t(10, 4);
+    t << "abcdefghijkl\r\n\x1b#6";
+    t.t.resize(5, 6);
+    t << "\x1b[3;1H123456";
+    CHECK(text(t.t, 2) == "12345");
+    CHECK(text(t.t, 3) == "6");
+  }
+}
+
 TEST_CASE("row versions change exactly when rows change") {
   Term t(10, 5);
   for (int i = 0; i < 5; ++i) t << (i ? "\r\n" : "") << std::to_string(i);
