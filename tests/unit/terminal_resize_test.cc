@@ -175,3 +175,76 @@ TEST_CASE("a width change re-wraps lines and libvterm writes on where the text w
     CHECK(text(t.t, 3) == "6");
   }
 }
+
+namespace {
+
+// History and the screen as lines: rows joined by their wrapped flags, the
+// trailing empty ones left out.
+std::vector<std::string> joined(const std::vector<Row>& history, const Term& t) {
+  std::vector<Row> all = history;
+  for (int y = 0; y < t.screen().rows(); ++y) all.push_back(t.screen().row(y));
+  std::vector<std::string> lines{""};
+  for (const Row& r : all) {
+    lines.back() += text(r);
+    if (!r.wrapped) lines.emplace_back();
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+// Prints lines of 0-70 characters, some wide, with no spaces (so a row's
+// text needs no trailing blanks), the last one ended by a line feed or not,
+// then squeezes and stretches the terminal through random sizes: history
+// and screen must always hold the same lines, and what comes next must
+// follow them.
+void squeeze_and_stretch(bool ended) {
+  std::vector<std::string> printed, expected;
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245 + 12345, seed >> 16; };
+  for (int i = 0; i < 60; ++i) {
+    std::string bytes = "L" + std::to_string(i), shown = bytes;
+    for (uint32_t n = next() % 70; n > 0; --n) {
+      if (next() % 9 == 0) {
+        bytes += "\xe4\xb8\xad";  // 中
+        shown += '?';
+      } else {
+        bytes += static_cast<char>('!' + next() % 94);
+        shown += bytes.back();
+      }
+    }
+    printed.push_back(bytes);
+    expected.push_back(shown);
+  }
+  // Sizes from 3x2 up: libvterm 0.1.4 itself adds blank lines at 2 columns
+  // or fewer, and a single row loses the wrap of what leaves it.
+  for (int round = 0; round < 30; ++round) {
+    std::vector<std::pair<int, int>> sizes;
+    for (int k = 0; k < 10; ++k)
+      sizes.emplace_back(3 + static_cast<int>(next() % 90), 2 + static_cast<int>(next() % 30));
+    Term t(sizes[0].first, sizes[0].second);
+    std::vector<Row> history;
+    t.t.on_scrollback = [&](const Row& r) { history.push_back(r); };
+    for (size_t k = 0; k < printed.size(); ++k) t << printed[k] << (ended || k + 1 < printed.size() ? "\r\n" : "");
+    for (const auto& [cols, rows] : sizes) {
+      CAPTURE(round);
+      CAPTURE(cols);
+      CAPTURE(rows);
+      t.t.resize(cols, rows);
+      REQUIRE(joined(history, t) == expected);
+    }
+    t << "end";
+    std::vector<std::string> more = expected;
+    if (ended)
+      more.emplace_back("end");
+    else
+      more.back() += "end";
+    CHECK(joined(history, t) == more);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("attack: no sequence of sizes loses or changes a line") {
+  SUBCASE("after a line feed") { squeeze_and_stretch(true); }
+  SUBCASE("with the cursor still on the last line") { squeeze_and_stretch(false); }
+}
