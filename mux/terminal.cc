@@ -23,10 +23,6 @@
 // Known limit: a combining mark that arrives in a later write than the
 // character before it, when that character ends in the last column, is
 // taken by libvterm for a new glyph and wraps the line.
-#include "mux/terminal.h"
-
-#include <vterm.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -35,22 +31,16 @@
 #include <cstring>
 #include <string>
 
+#include "mux/terminal_impl.h"
+#include "protocol/utf8.h"
+
 namespace roam::mux {
 namespace {
 
-constexpr int max_csi_args = 16;           // libvterm's CSI_ARGS_MAX
 constexpr int32_t max_csi_value = 999999;  // larger is absurd, and unsafe in libvterm
 constexpr size_t max_osc = Screen::max_clipboard + 64;
 constexpr size_t max_dcs = 4096;
 constexpr size_t keep_string_capacity = 64 << 10;
-// Pen attributes libvterm 0.1.4 does not know; the scanner keeps them.
-constexpr uint16_t scanned_attrs = attr_faint | attr_conceal;
-
-constexpr char CAN = 0x18;
-
-struct VTermFree {
-  void operator()(VTerm* vt) const { vterm_free(vt); }
-};
 
 Color to_color(const VTermColor& c, bool foreground) {
   if (foreground ? VTERM_COLOR_IS_DEFAULT_FG(&c) : VTERM_COLOR_IS_DEFAULT_BG(&c)) return Color::none();
@@ -68,136 +58,7 @@ bool is_c1(const char* p, size_t len) {
          static_cast<unsigned char>(p[1]) >= 0x80;
 }
 
-size_t encode_utf8(uint32_t c, char* out) {
-  if (c < 0x80) {
-    out[0] = static_cast<char>(c);
-    return 1;
-  }
-  if (c < 0x800) {
-    out[0] = static_cast<char>(0xc0 | c >> 6);
-    out[1] = static_cast<char>(0x80 | (c & 0x3f));
-    return 2;
-  }
-  if (c < 0x10000) {
-    out[0] = static_cast<char>(0xe0 | c >> 12);
-    out[1] = static_cast<char>(0x80 | (c >> 6 & 0x3f));
-    out[2] = static_cast<char>(0x80 | (c & 0x3f));
-    return 3;
-  }
-  out[0] = static_cast<char>(0xf0 | (c >> 18 & 0x07));
-  out[1] = static_cast<char>(0x80 | (c >> 12 & 0x3f));
-  out[2] = static_cast<char>(0x80 | (c >> 6 & 0x3f));
-  out[3] = static_cast<char>(0x80 | (c & 0x3f));
-  return 4;
-}
-
 }  // namespace
-
-struct Terminal::Impl {
-  Impl(Terminal& owner, int cols, int rows);
-  void write(std::string_view bytes);
-  void resize(int cols, int rows);
-
-  // --- Scanner.
-  void process(std::string_view bytes);
-  enum class Scan : uint8_t { ground, esc, csi, csi_dropped, string, string_esc };
-  enum class StringKind : uint8_t { osc, dcs, ignored };
-
-  void hold_partial_utf8(size_t text_from, size_t& end);
-  size_t find_byte(size_t from, int byte) const {
-    const void* p = std::memchr(chunk + from, byte, end_of_chunk - from);
-    return p ? static_cast<size_t>(static_cast<const char*>(p) - chunk) : end_of_chunk;
-  }
-  void cut_runs(size_t from, size_t to);
-  size_t find_c1(size_t from) const;
-  void repeat(size_t i);
-  void step(size_t i);
-  void esc_byte(size_t i, unsigned char c);
-  void csi_byte(size_t i, unsigned char c);
-  void string_byte(size_t i, unsigned char c);
-  void start_csi();
-  void drop_csi(size_t i);
-  void dispatch_csi(size_t i, unsigned char final_byte);
-  void dec_modes(size_t i, bool set);
-  void sgr(size_t i);
-  void start_string(size_t i, StringKind kind);
-  void finish_string();
-  void hard_reset(size_t i);
-  void restore_attrs(size_t i, uint16_t attrs);
-  void restore_cursor(size_t i);
-  void move_cursor(int row, int col);  // by CUP, through libvterm
-
-  // Hands libvterm the bytes of the current write up to `end`.
-  void feed_to(size_t end) {
-    if (end > fed) vterm_input_write(vt.get(), chunk + fed, end - fed);
-    fed = std::max(fed, end);
-  }
-  void feed(std::string_view bytes) { vterm_input_write(vt.get(), bytes.data(), bytes.size()); }
-
-  // --- libvterm callbacks.
-  static int on_putglyph(VTermGlyphInfo* info, VTermPos pos, void* user);
-  static int on_movecursor(VTermPos pos, VTermPos oldpos, int visible, void* user);
-  static int on_scrollrect(VTermRect rect, int downward, int rightward, void* user);
-  static int on_moverect(VTermRect dest, VTermRect src, void* user);
-  static int on_erase(VTermRect rect, int selective, void* user);
-  static int on_initpen(void* user);
-  static int on_setpenattr(VTermAttr attr, VTermValue* val, void* user);
-  static int on_settermprop(VTermProp prop, VTermValue* val, void* user);
-  static int on_bell(void* user);
-  static int on_resize(int rows, int cols, VTermPos* delta, void* user);
-  static int on_setlineinfo(int row, const VTermLineInfo* newinfo, const VTermLineInfo* oldinfo, void* user);
-  static int on_osc(const char* command, size_t len, void* user);
-  static void on_output(const char* bytes, size_t len, void* user);
-  static const VTermStateCallbacks state_callbacks;
-  static const VTermParserCallbacks fallbacks;
-
-  [[gnu::noinline]] int put_first_glyph(const uint32_t* chars, int width, int row);
-
-  Terminal& owner;
-  Screen screen;
-  std::unique_ptr<VTerm, VTermFree> vt;
-  VTermState* state = nullptr;
-  Pen pen;
-
-  // Soft wraps: libvterm 0.1.4 does not say when it wraps, so we remember
-  // where the last glyph went. A glyph at column 0 of the next row that
-  // could not have fit after it, with no cursor motion between, means the
-  // row wrapped.
-  int glyph_row = -1;
-  int glyph_col = 0;
-  int glyph_end = 0;
-  uint32_t last_char = 0;  // the last character printed, for REP
-
-  // The write in progress: chunk[0, fed) is dealt with.
-  const char* chunk = nullptr;
-  size_t end_of_chunk = 0;
-  size_t fed = 0;
-
-  // Scanner state, carried from one write to the next.
-  Scan scan = Scan::ground;
-  int esc_intermediates = 0;
-  unsigned char esc_intermediate = 0;
-  // Character sets: which of G0-G3 translate ASCII (DEC graphics, UK), and
-  // which one is invoked into GL.
-  std::array<bool, 4> g_translates{};
-  int gl = 0;
-  bool csi_leading = false;     // still reading private-marker bytes
-  bool csi_intermed = false;    // past the parameters
-  unsigned char csi_leader = 0;
-  int csi_leaders = 0;
-  unsigned char csi_intermediate = 0;
-  int csi_intermediates = 0;
-  int argc = 0;
-  std::array<int32_t, max_csi_args> args{};  // -1: missing
-  std::array<bool, max_csi_args> more{};     // followed by ':' (a sub-parameter)
-  StringKind string_kind = StringKind::ignored;
-  bool string_overflow = false;
-  std::string string_buf;    // the whole sequence as libvterm will get it
-  uint16_t saved_attrs = 0;  // faint/conceal saved with the cursor
-  std::array<char, 4> utf8_hold{};  // the start of a character the last write cut
-  size_t utf8_held = 0;
-  std::string joined;  // utf8_hold and the next write
-};
 
 const VTermStateCallbacks Terminal::Impl::state_callbacks = {
     .putglyph = on_putglyph,
@@ -411,6 +272,8 @@ void Terminal::Impl::esc_byte(size_t i, unsigned char c) {
       gl = c == 'n' ? 2 : 3;
       break;
     case '7':  // DECSC
+      feed_to(i + 1);
+      save_cursor();
       saved_attrs = pen.attrs & scanned_attrs;
       break;
     case '8':  // DECRC
@@ -514,6 +377,12 @@ void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
 }
 
 void Terminal::Impl::dec_modes(size_t i, bool set) {
+  // The cursor 1048 and 1049 save: before libvterm acts on any of the modes.
+  feed_to(i);
+  const bool saves = set && std::find_if(args.begin(), args.begin() + argc, [](int32_t a) {
+                              return a == 1048 || a == 1049;
+                            }) != args.begin() + argc;
+  if (saves) save_cursor();
   if (argc > 1) {
     feed_to(i + 1);
     for (int k = 1; k < argc; ++k) {
@@ -624,7 +493,7 @@ void Terminal::Impl::repeat(size_t i) {
   if (last_char == 0) return;
   int count = std::clamp(args[0], 1, screen.cols() * screen.rows());
   std::array<char, 4> one;
-  const size_t len = encode_utf8(last_char, one.data());
+  const auto len = static_cast<size_t>(put_utf8(one.data(), last_char) - one.data());
   std::array<char, 256> many;
   const int per_feed = static_cast<int>(many.size() / len);
   for (int k = 0; k < per_feed; ++k) std::copy_n(one.begin(), len, many.begin() + k * static_cast<std::ptrdiff_t>(len));
@@ -717,42 +586,6 @@ void Terminal::Impl::finish_string() {
     std::string().swap(string_buf);
   else
     string_buf.clear();
-}
-
-void Terminal::Impl::resize(int cols, int rows) {
-  cols = std::clamp(cols, 1, Screen::max_cols);
-  rows = std::clamp(rows, 1, Screen::max_rows);
-  if (cols == screen.cols() && rows == screen.rows()) return;
-  vterm_set_size(vt.get(), rows, cols);
-  // libvterm 0.1.4 keeps a scroll region whose top is past the new bottom,
-  // and then scrolls by negative sizes: reset the margins, as xterm and tmux
-  // do on resize, and put back the cursor that this homes. A sequence
-  // libvterm is in the middle of is abandoned first.
-  if (scan == Scan::esc || scan == Scan::csi || scan == Scan::csi_dropped) {
-    feed(std::string_view(&CAN, 1));
-    scan = Scan::ground;
-  }
-  VTermPos pos;
-  vterm_state_get_cursorpos(state, &pos);
-  feed("\x1b[r\x1b[s");
-  move_cursor(pos.row, pos.col);
-}
-
-void Terminal::Impl::move_cursor(int row, int col) {
-  std::array<char, 32> buf;
-  auto end = fmt::format_to_n(buf.data(), buf.size(), "\x1b[{};{}H", row + 1, col + 1).out;
-  feed(std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
-}
-
-// libvterm 0.1.4 restores a saved cursor (DECRC, the end of 1048/1049)
-// without bounding it by a size that may have shrunk since, then indexes its
-// arrays with it: move it back onto the screen straight away.
-void Terminal::Impl::restore_cursor(size_t i) {
-  feed_to(i + 1);
-  VTermPos pos;
-  vterm_state_get_cursorpos(state, &pos);
-  if (pos.row < screen.rows() && pos.col < screen.cols()) return;
-  move_cursor(std::min(pos.row, screen.rows() - 1), std::min(pos.col, screen.cols() - 1));
 }
 
 // --- libvterm callbacks. They return 1: "handled, do nothing more".
@@ -923,14 +756,6 @@ int Terminal::Impl::on_settermprop(VTermProp prop, VTermValue* val, void* user) 
 
 int Terminal::Impl::on_bell(void* user) {
   static_cast<Impl*>(user)->screen.ring_bell();
-  return 1;
-}
-
-int Terminal::Impl::on_resize(int rows, int cols, VTermPos* delta, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  const int lost = t.screen.resize(cols, rows, t.owner.on_scrollback);
-  delta->row = -lost;
-  t.glyph_row = -1;
   return 1;
 }
 

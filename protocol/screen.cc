@@ -115,6 +115,17 @@ bool is_base64(std::string_view s) {
   });
 }
 
+// Places on a grid that lost `lost` rows off its top, kept on it.
+void shift_places(std::span<GridPos> places, int lost, int cols, int rows) {
+  for (GridPos& p : places) {
+    p.y -= lost;
+    if (p.y >= 0 && p.y < rows && p.x < cols) continue;
+    p.y = std::clamp(p.y, 0, rows - 1);
+    p.x = std::clamp(p.x, 0, cols - 1);
+    p.pending_wrap = false;
+  }
+}
+
 }  // namespace
 
 Screen::Screen(int cols, int rows)
@@ -346,16 +357,73 @@ int Screen::resize_grid(Grid& g, int cols, int rows, int keep_row,
   return lost;
 }
 
-int Screen::resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off) {
+int Screen::reflow_grid(Grid& g, int cols, int rows, GridPos* cursor, std::span<GridPos> places,
+                        const std::function<void(const Row&)>* scrolled_off) {
+  std::rotate(g.lines.begin(), g.lines.begin() + g.origin, g.lines.end());
+  g.origin = 0;
+  std::vector<Row> old;
+  old.reserve(g.lines.size());
+  for (Line& l : g.lines) old.push_back(std::move(l.row));
+  std::vector<GridPos> at;  // the cursor first, if any, then the other places
+  at.reserve(places.size() + 1);
+  if (cursor) at.push_back(*cursor);
+  at.insert(at.end(), places.begin(), places.end());
+  const Reflow plan(old, cols, at);
+  const int total = plan.size();
+  // A grid without a cursor keeps everything down to its last text.
+  const int keep_row = cursor ? at[0].y : total - plan.blank_at_end() - 1;
+  int excess = total - rows;
+  int lost = 0;
+  if (excess > 0) {
+    excess -= std::min({excess, plan.blank_at_end(), total - 1 - keep_row});
+    lost = std::min(excess, std::max(keep_row, 0));
+  }
+  if (scrolled_off && *scrolled_off) plan.write(0, lost, [&](Row& r) { (*scrolled_off)(r); });
+  std::vector<Line> lines(static_cast<size_t>(rows));
+  size_t y = 0;
+  plan.write(lost, lost + rows, [&](Row& r) { lines[y++].row = std::move(r); });
+  for (; y < lines.size(); ++y) lines[y].row.cells.assign(static_cast<size_t>(cols), Cell{});
+  for (Line& l : lines) touch(l);
+  g.lines = std::move(lines);
+  shift_places(at, lost, cols, rows);
+  if (cursor) *cursor = at[0];
+  std::copy(at.begin() + (cursor ? 1 : 0), at.end(), places.begin());
+  return lost;
+}
+
+int Screen::resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off, Carried* carried) {
   cols = std::clamp(cols, 1, max_cols);
   rows = std::clamp(rows, 1, max_rows);
   const bool primary_shown = !modes_.alternate_screen;
-  const int lost = resize_grid(active_, cols, rows, cursor_.y, primary_shown ? &scrolled_off : nullptr);
-  if (!hidden_.lines.empty()) resize_grid(hidden_, cols, rows, -1, primary_shown ? nullptr : &scrolled_off);
+  const bool reflow = cols != cols_;
+  const std::span<GridPos> places = carried ? carried->primary_places : std::span<GridPos>{};
+  bool pending = carried && carried->cursor_pending_wrap;
+  int lost = 0;
+  if (primary_shown && reflow) {
+    GridPos c{cursor_.x, cursor_.y, pending};
+    lost = reflow_grid(active_, cols, rows, &c, places, &scrolled_off);
+    cursor_.x = c.x;
+    cursor_.y = c.y;
+    pending = c.pending_wrap;
+  } else {
+    lost = resize_grid(active_, cols, rows, cursor_.y, primary_shown ? &scrolled_off : nullptr);
+    cursor_.x = std::clamp(cursor_.x, 0, cols - 1);
+    cursor_.y = std::clamp(cursor_.y - lost, 0, rows - 1);
+    // Columns cut or added: the cursor is no longer at the edge it reached.
+    pending = pending && !reflow;
+    if (primary_shown) shift_places(places, lost, cols, rows);
+  }
+  if (primary_shown && !hidden_.lines.empty()) {
+    resize_grid(hidden_, cols, rows, -1, nullptr);
+  } else if (!primary_shown) {
+    if (reflow)
+      reflow_grid(hidden_, cols, rows, nullptr, places, &scrolled_off);
+    else
+      shift_places(places, resize_grid(hidden_, cols, rows, -1, &scrolled_off), cols, rows);
+  }
   cols_ = cols;
   rows_ = rows;
-  cursor_.x = std::clamp(cursor_.x, 0, cols_ - 1);
-  cursor_.y = std::clamp(cursor_.y - lost, 0, rows_ - 1);
+  if (carried) carried->cursor_pending_wrap = pending;
   return lost;
 }
 

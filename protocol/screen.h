@@ -18,11 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "protocol/cell.h"
+#include "protocol/reflow.h"
 
 namespace roam {
 
@@ -115,13 +117,23 @@ class Screen {
   // Replaces row y's content (cells beyond cols() dropped, missing ones blank).
   void set_row(int y, const Row& row);
 
-  // Changes the size much as tmux does: losing rows drops blank rows below
-  // the cursor first, then rows above it off the top, then rows off the
-  // bottom; rows leaving the top of the primary grid (shown or hidden behind
-  // the alternate one) go to `scrolled_off`, in order. Columns are cut or
-  // added on the right. Returns how many rows the shown grid lost off its
-  // top (the cursor moved up by as many, and stays on its row).
-  int resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off = {});
+  // What a resize carries along with the text, beside the cursor.
+  struct Carried {
+    // In and out: the cursor stands on the glyph that filled its row, the
+    // wrap still to come (see GridPos::pending_wrap).
+    bool cursor_pending_wrap = false;
+    // Places on the primary grid, shown or hidden behind the alternate one:
+    // moved as the cursor is.
+    std::span<GridPos> primary_places;
+  };
+  // Changes the size much as tmux does. A width change re-wraps the lines
+  // of the primary grid (see Reflow), the cursor keeping its place in its
+  // line; the alternate grid's columns are cut or added on the right.
+  // Losing rows then drops blank rows below the cursor first, then rows
+  // above it off the top, then rows off the bottom; rows leaving the top of
+  // the primary grid (shown or hidden) go to `scrolled_off`, in order.
+  // Returns how many rows the shown grid lost off its top.
+  int resize(int cols, int rows, const std::function<void(const Row&)>& scrolled_off = {}, Carried* carried = nullptr);
 
   // --- Everything else a client mirrors.
   const Cursor& cursor() const { return cursor_; }
@@ -186,7 +198,10 @@ class Screen {
   void clear_line(Line& l, Color bg);
   void scroll_lines(int top, int bottom, int dy, Color bg);
   Grid make_grid();
+  // Both return how many rows left g's top. keep_row < 0: g has no cursor.
   int resize_grid(Grid& g, int cols, int rows, int keep_row,
+                  const std::function<void(const Row&)>* scrolled_off);
+  int reflow_grid(Grid& g, int cols, int rows, GridPos* cursor, std::span<GridPos> places,
                   const std::function<void(const Row&)>* scrolled_off);
 
   int cols_, rows_;

@@ -92,7 +92,6 @@ Result<ConnectInfo, std::string> Attachments::attach(mux::Session& session, int 
   const crypto::Key key = crypto::Key::random();
   auto a = std::make_unique<Attachment>(id, key, &session, cols, rows, uv_now(loop_));
   a->last_input_at = uv_now(loop_);
-  session.resize(cols, rows);  // the newest client's size wins, as tmux's window-size latest
   by_id_.emplace(id, std::move(a));
   log("session {}: attachment {} created ({}x{})", session.name(), format_conn_id(id), cols, rows);
   return ConnectInfo{endpoint_->port(), id, key.to_base64()};
@@ -155,6 +154,10 @@ void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr*
   const uint64_t now = uv_now(loop_);
   const auto got = a.transport.receive(datagram, now);
   if (!got.authentic) return;
+  // The client's size counts from its first authentic datagram, not from the
+  // bootstrap: an attachment nobody uses must not re-wrap the session. Then
+  // the newest client's size wins, as tmux's window-size latest.
+  if (!a.peer && a.session) a.session->resize(a.cols, a.rows);
   // Roaming: follow the client to the address of its newest datagram, never
   // back to an older one (a replay from elsewhere must not divert us).
   if (!a.peer || got.seq > a.newest_seq) {

@@ -304,11 +304,79 @@ TEST_CASE("resize keeps content top-left and sends rows off the top") {
     auto after = versions(s);
     for (int y = 0; y < 6; ++y) CHECK(after[y] != before[y]);
   }
-  SUBCASE("a wide character cut by the new edge is blanked") {
+  SUBCASE("a wide character that no longer fits moves whole to the next row") {
     const uint32_t wide[] = {0x4e2d, 0};
     s.put(2, 0, wide, 2, {});
-    s.resize(3, 6);
+    s.resize(3, 7);
     CHECK(s.row(0).cells[2].ch == 0);
+    CHECK(s.row(0).wrapped);
+    CHECK(s.row(1).cells[0].ch == 0x4e2d);
+  }
+}
+
+TEST_CASE("a width change re-wraps lines; rows pushed off the top go first, in order, with their flags") {
+  Screen s(10, 4);
+  type(s, 0, 0, "abcdefghij");
+  s.set_wrapped(0, true);
+  type(s, 0, 1, "klm");
+  type(s, 0, 2, "$ ");
+  auto c = s.cursor();
+  c.x = 2;
+  c.y = 2;
+  s.set_cursor(c);
+
+  // 13 characters are 4 rows of 4, "$ " one more, and the cursor stays on it.
+  std::vector<std::pair<std::string, bool>> scrolled;
+  REQUIRE(s.resize(4, 4, [&](const Row& r) {
+    std::string t;
+    for (const Cell& cell : r.cells) t += cell.ch ? static_cast<char>(cell.ch) : ' ';
+    scrolled.emplace_back(t, r.wrapped);
+  }) == 1);
+  CHECK(scrolled == std::vector<std::pair<std::string, bool>>{{"abcd", true}});
+  CHECK(text(s, 0) == "efgh");
+  CHECK(s.row(0).wrapped);
+  CHECK(text(s, 1) == "ijkl");
+  CHECK(s.row(1).wrapped);
+  CHECK(text(s, 2) == "m   ");
+  CHECK_FALSE(s.row(2).wrapped);
+  CHECK(text(s, 3) == "$   ");
+  CHECK(s.cursor().x == 2);
+  CHECK(s.cursor().y == 3);
+
+  // Wide again: what is left joins; history is not taken back.
+  CHECK(s.resize(10, 4) == 0);
+  CHECK(text(s, 0) == "efghijklm ");
+  CHECK_FALSE(s.row(0).wrapped);
+  CHECK(text(s, 1) == "$         ");
+  CHECK(text(s, 2) == "          ");
+  CHECK(s.cursor().x == 2);
+  CHECK(s.cursor().y == 1);
+}
+
+TEST_CASE("a resize carries the cursor's pending wrap and other places on the primary grid") {
+  Screen s(8, 3);
+  type(s, 0, 0, "abcdefgh");
+  auto c = s.cursor();
+  c.x = 7;  // on 'h', the wrap to come
+  s.set_cursor(c);
+  std::vector<roam::GridPos> saved{{2, 0}};
+  Screen::Carried carried{true, saved};
+  s.resize(4, 3, {}, &carried);
+  CHECK(carried.cursor_pending_wrap);
+  CHECK(s.cursor().x == 3);
+  CHECK(s.cursor().y == 1);
+  CHECK(saved[0] == roam::GridPos{2, 0});
+
+  s.resize(12, 3, {}, &carried);
+  CHECK_FALSE(carried.cursor_pending_wrap);
+  CHECK(s.cursor().x == 8);
+  CHECK(s.cursor().y == 0);
+  CHECK(text(s, 0) == "abcdefgh    ");
+
+  SUBCASE("a height change alone keeps the pending wrap") {
+    carried.cursor_pending_wrap = true;
+    s.resize(12, 2, {}, &carried);
+    CHECK(carried.cursor_pending_wrap);
   }
 }
 
@@ -335,6 +403,38 @@ TEST_CASE("the alternate grid and the primary one") {
     s.set_modes(m);
     CHECK(text(s, 0) == "2   ");
   }
+}
+
+TEST_CASE("a width change cuts the alternate grid and re-wraps the primary one behind it") {
+  Screen s(6, 3);
+  type(s, 0, 0, "012345");
+  s.set_wrapped(0, true);
+  type(s, 0, 1, "67");
+  type(s, 0, 2, "$");
+  auto m = s.modes();
+  m.alternate_screen = true;
+  s.set_modes(m);
+  type(s, 0, 0, "abcdef");
+  s.set_wrapped(0, true);
+  type(s, 0, 1, "gh");
+  std::vector<roam::GridPos> saved{{1, 2}};  // after "$"
+  Screen::Carried carried{false, saved};
+  std::vector<std::string> gone;
+  s.resize(3, 3, [&](const Row& r) {
+    std::string t;
+    for (const Cell& cell : r.cells) t += static_cast<char>(cell.ch);
+    gone.push_back(t + (r.wrapped ? "+" : ""));
+  }, &carried);
+  CHECK(text(s, 0) == "abc");
+  CHECK(s.row(0).wrapped);  // as it was: the alternate grid is only cut
+  CHECK(text(s, 1) == "gh ");
+  CHECK(gone == std::vector<std::string>{"012+"});
+  CHECK(saved[0] == roam::GridPos{1, 2});
+  m.alternate_screen = false;
+  s.set_modes(m);
+  CHECK(text(s, 0) == "345");
+  CHECK(text(s, 1) == "67 ");
+  CHECK(text(s, 2) == "$  ");
 }
 
 TEST_CASE("title, clipboard and bell") {

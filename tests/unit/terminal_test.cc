@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/rows.h"
+#include "tests/unit/term.h"
 
 using roam::Cell;
 using roam::Color;
@@ -15,37 +15,17 @@ using roam::MouseTracking;
 using roam::Row;
 using roam::Screen;
 using roam::mux::Terminal;
-
-namespace {
-
+using roam::test::cell;
+using roam::test::Term;
 using roam::test::text;
 
-std::string text(const Terminal& t, int y) { return text(t.screen().row(y)); }
-
-const Cell& cell(const Terminal& t, int x, int y) { return t.screen().row(y).cells[x]; }
+namespace {
 
 std::vector<uint64_t> versions(const Terminal& t) {
   std::vector<uint64_t> v;
   for (int y = 0; y < t.screen().rows(); ++y) v.push_back(t.screen().version(y));
   return v;
 }
-
-// A terminal that records what scrolls off and what it answers.
-struct Term {
-  Terminal t;
-  std::vector<std::string> scrolled;
-  std::string replies;
-
-  Term(int cols, int rows) : t(cols, rows) {
-    t.on_scrollback = [this](const Row& r) { scrolled.push_back(text(r)); };
-    t.on_reply = [this](std::string_view s) { replies += s; };
-  }
-  Term& operator<<(std::string_view bytes) {
-    t.write(bytes);
-    return *this;
-  }
-  const Screen& screen() const { return t.screen(); }
-};
 
 }  // namespace
 
@@ -551,68 +531,6 @@ TEST_CASE("scrollback receives rows in order") {
     CHECK(u.scrolled.front() == "1");
     CHECK(u.scrolled.back() == "76");
     CHECK(text(u.t, 23) == "100");
-  }
-}
-
-TEST_CASE("resize") {
-  Term t(10, 6);
-  for (int i = 0; i < 6; ++i) t << (i ? "\r\n" : "") << "row" << std::to_string(i);
-
-  SUBCASE("fewer rows push the top ones to scrollback, the cursor stays on its row") {
-    t.t.resize(10, 4);
-    CHECK(t.scrolled == std::vector<std::string>{"row0", "row1"});
-    CHECK(text(t.t, 0) == "row2");
-    CHECK(text(t.t, 3) == "row5");
-    CHECK(t.screen().cursor().y == 3);
-    t << "!";
-    CHECK(text(t.t, 3) == "row5!");
-  }
-  SUBCASE("blank rows under the cursor go first") {
-    t << "\x1b[3;1H\x1b[J";
-    t.t.resize(10, 4);
-    CHECK(t.scrolled.empty());
-    CHECK(text(t.t, 0) == "row0");
-    CHECK(t.screen().cursor().y == 2);
-  }
-  SUBCASE("fewer columns cut rows; more rows and columns are blank") {
-    t.t.resize(3, 8);
-    CHECK(text(t.t, 0) == "row");
-    t.t.resize(12, 8);
-    CHECK(text(t.t, 0) == "row");
-    CHECK(text(t.t, 7) == "");
-    CHECK(t.screen().cols() == 12);
-    t << "\x1b[1;12HZ";
-    CHECK(cell(t.t, 11, 0).ch == 'Z');
-  }
-  SUBCASE("with the cursor high up, rows below it go") {
-    t << "\x1b[2;1H";
-    t.t.resize(10, 3);
-    CHECK(t.scrolled == std::vector<std::string>{"row0"});
-    CHECK(text(t.t, 0) == "row1");
-    CHECK(text(t.t, 2) == "row3");
-    CHECK(t.screen().cursor().y == 0);
-    t << "\x1b[3;1H\n\nok";
-    CHECK(text(t.t, 2) == "ok");
-  }
-  SUBCASE("a scroll region beyond the new size is reset") {
-    t << "\x1b[4;6r\x1b[5;1H";
-    t.t.resize(10, 2);
-    t << "\n\n\nx";
-    CHECK(text(t.t, 1) == "x");
-  }
-  SUBCASE("a cursor saved further down than the new size is restored onto the screen") {
-    t << "\x1b[6;8H\x1b" "7\x1b[?1049h";
-    t.t.resize(5, 3);
-    t << "\x1b[?1049lA\x1b" "8B";
-    CHECK(t.screen().cursor().y == 2);
-    CHECK(cell(t.t, 4, 2).ch == 'B');
-  }
-  SUBCASE("in the alternate screen, the primary's rows still go to scrollback") {
-    t << "\x1b[?1049h" "alt";
-    t.t.resize(10, 3);
-    CHECK(t.scrolled == std::vector<std::string>{"row0", "row1", "row2"});
-    t << "\x1b[?1049l";
-    CHECK(text(t.t, 0) == "row3");
   }
 }
 
