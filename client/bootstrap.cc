@@ -1,15 +1,12 @@
 #include "client/bootstrap.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fcntl.h>
 
+#include "client/spawn.h"
 #include "protocol/crypto.h"
 #include "protocol/datagram.h"
 
@@ -81,33 +78,14 @@ Result<ConnectTarget, std::string> bootstrap_local(const std::string& server, co
     args.emplace_back("--");
     args.insert(args.end(), command.begin(), command.end());
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
-  const pid_t pid = fork();
-  if (pid < 0) return fail(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    execv(server.c_str(), argv.data());
-    fmt::print(stderr, "roam: cannot run {}: {}\n", server, std::strerror(errno));
-    _exit(127);
-  }
-  close(out[1]);
-  std::string text;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || text.size() > 4096) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(std::string());  // it said why on stderr
+  SpawnSpec spec;
+  spec.argv = std::move(args);
+  spec.program = server;
+  spec.capture_out = true;
+  auto ran = spawn_and_wait(spec);
+  if (!ran) return fail(ran.error());
+  if (ran->status != 0) return fail(std::string());  // it said why on stderr
+  const std::string& text = ran->out;
   auto target = parse_connect_line(text);
   if (!target) return fail(fmt::format("{} from {}", target.error(), server));
   target->host = "127.0.0.1";

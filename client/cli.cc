@@ -54,6 +54,9 @@ options (before the command):
   --server=PATH   the roam-server to run (here: default beside roam, else on PATH;
                   on another host: default roam-server on its PATH)
   --ssh=COMMAND   the ssh to use, e.g. --ssh="ssh -p 2222 -i KEY" (default ssh)
+  --install-server=ask|yes|no  when another host has no roam-server, copy
+                  roam's own there (into ~/.cache/roam/bin, checked before it
+                  runs): ask first (default; no without a terminal), yes, or no
   --port=P|LOW:HIGH  the UDP ports a remote daemon may use when it starts (60001:60999)
   -4, -6          IPv4 or IPv6 only
   --no-native-scrollback  do not copy the session's scrolled-off rows into
@@ -171,6 +174,13 @@ int run_cli(int argc, char** argv) {
         fmt::print(stderr, "roam: --ssh needs a command\n");
         return 2;
       }
+    } else if (auto v = value("--install-server")) {
+      const auto mode = parse_install_server(*v);
+      if (!mode) {
+        fmt::print(stderr, "roam: --install-server takes ask, yes or no\n");
+        return 2;
+      }
+      remote.install_server = *mode;
     } else if (auto v = value("--port")) {
       remote.ports = *v;
     } else if (a == "-4" || a == "-6") {
@@ -212,7 +222,10 @@ int run_cli(int argc, char** argv) {
     fmt::print("{}", usage);
     return 0;
   }
-  if (server) remote.server = *server;
+  if (server) {
+    remote.server = *server;
+    remote.server_given = true;
+  }
   if (cmd == "attach") return attach(args, server, remote, options);
   if (cmd == "connect") return connect(args, options);
   static constexpr std::string_view session_commands[] = {"new", "ls", "list", "kill", "rename", "history"};

@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client/spawn.h"
 #include "protocol/instruction.h"
+#include "protocol/unique_fd.h"
 
 namespace roam::client {
 
@@ -21,58 +23,42 @@ constexpr int ssh_failed = 255;
 // A shell's status for "command not found".
 constexpr int not_found = 127;
 
-std::vector<std::string> ssh_argv(const RemoteOptions& o, const std::string& host,
-                                  const std::vector<std::string>& server_args, bool no_stdin) {
+std::vector<std::string> ssh_argv(const RemoteOptions& o, const std::string& host, std::string remote_command,
+                                  bool no_stdin) {
   std::vector<std::string> argv = o.ssh;
   if (no_stdin) argv.emplace_back("-n");  // prompts still reach the user: ssh asks on /dev/tty
   if (o.family == AF_INET) argv.emplace_back("-4");
   if (o.family == AF_INET6) argv.emplace_back("-6");
   argv.push_back(host);
   argv.emplace_back("--");
-  // ssh joins its arguments into one line for the remote shell: quote them.
-  std::string remote = shell_quote(o.server);
-  for (const auto& a : server_args) remote += " " + shell_quote(a);
-  argv.push_back(remote);
+  argv.push_back(std::move(remote_command));
   return argv;
 }
 
-struct Finished {
-  int status;
-  std::string out;
-};
+// ssh joins its arguments into one line for the remote shell: quote them.
+std::string plain_command(const RemoteOptions& o, const std::vector<std::string>& server_args) {
+  std::string remote = shell_quote(o.server);
+  for (const auto& a : server_args) remote += " " + shell_quote(a);
+  return remote;
+}
 
-// Runs argv; stdout is captured (up to a bound) when `capture`, else shared.
-Result<Finished, std::string> spawn(const std::vector<std::string>& args, bool capture) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int out[2] = {-1, -1};
-  if (capture && pipe2(out, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
-  const pid_t pid = fork();
-  if (pid < 0) return fail(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0) {
-    if (capture) dup2(out[1], STDOUT_FILENO);
-    execvp(argv[0], argv.data());
-    fmt::print(stderr, "roam: cannot run {}: {}\n", args[0], std::strerror(errno));
-    _exit(not_found);
+// Asks on the terminal whether to copy our roam-server; no terminal, no.
+bool user_agrees(const CarriedServer& s, const std::string& host) {
+  if (!isatty(STDIN_FILENO)) return false;
+  fmt::print(stderr,
+             "roam: roam-server is not installed on {}. Copy roam's own ({}, {:.1f} MB) to ~/.cache/roam/bin "
+             "there and run it? [y/N] ",
+             host, s.system, static_cast<double>(s.size) / 1e6);
+  std::fflush(stderr);
+  std::string answer;
+  char c;
+  while (answer.size() < 16) {
+    const ssize_t n = read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n' || c == '\r') break;
+    answer += c;
   }
-  Finished f{0, {}};
-  if (capture) {
-    close(out[1]);
-    char buf[512];
-    ssize_t n;
-    while ((n = read(out[0], buf, sizeof buf)) != 0) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;
-      if (f.out.size() < 4096) f.out.append(buf, static_cast<size_t>(n));
-    }
-    close(out[0]);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  f.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return f;
+  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 // The message for a failed ssh run, or "" when the remote command said why.
@@ -80,10 +66,41 @@ std::string explain(int status, const std::string& host, const RemoteOptions& o)
   if (status == ssh_failed) return fmt::format("ssh to {} failed", host);
   if (status == not_found || status == 126) {
     const std::string_view server = o.server;
-    return fmt::format("{} not found on {} (install it, or pass --server=PATH)",
-                       server.substr(server.rfind('/') + 1), host);
+    return fmt::format("{} not found on {} (install it, {})", server.substr(server.rfind('/') + 1), host,
+                       o.server_given ? "or pass --server=PATH"
+                                      : "pass --server=PATH, or --install-server=yes to copy roam's own");
   }
   return {};
+}
+
+// Runs roam-server ARGS... on `host` over ssh: the one on its PATH, else
+// the copy of ours cached there, else (as the user allows) ours, copied.
+Result<Spawned, std::string> run_server(const RemoteOptions& o, const std::string& host,
+                                        const std::vector<std::string>& server_args, bool capture) {
+  const std::string shown = Destination{host, {}}.shown_host();
+  const auto carried = o.server_given || o.install_server == InstallServer::no ? std::nullopt : find_carried_server();
+  SpawnSpec spec;
+  spec.capture_out = capture;
+  if (!carried) {
+    spec.argv = ssh_argv(o, host, plain_command(o, server_args), capture);
+    return spawn_and_wait(spec);
+  }
+  spec.marker = carry::marker;
+  spec.argv = ssh_argv(o, host, carry::run_command(*carried, server_args), capture);
+  auto ran = spawn_and_wait(spec);
+  if (!ran || ran->status != carry::status || ran->marked.empty()) return ran;
+  const carry::Report first = carry::explain(ran->marked, *carried, shown);
+  if (!first.message.empty()) return fail(first.message);
+  if (o.install_server == InstallServer::ask && !user_agrees(*carried, shown))
+    return fail(explain(not_found, shown, o));
+  UniqueFd binary(open(carried->path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!binary) return fail(fmt::format("cannot read {}: {}", carried->path, std::strerror(errno)));
+  spec.stdin_fd = binary.get();
+  spec.argv = ssh_argv(o, host, carry::install_command(*carried, server_args), false);
+  ran = spawn_and_wait(spec);
+  if (!ran || ran->status != carry::status) return ran;
+  const carry::Report second = carry::explain(ran->marked, *carried, shown);
+  return fail(second.message.empty() ? fmt::format("copying roam-server to {} failed", shown) : second.message);
 }
 
 }  // namespace
@@ -152,7 +169,7 @@ Result<ConnectTarget, std::string> bootstrap_ssh(const RemoteOptions& options, c
     args.emplace_back("--");
     args.insert(args.end(), command.begin(), command.end());
   }
-  auto ran = spawn(ssh_argv(options, where.host, args, true), true);
+  auto ran = run_server(options, where.host, args, true);
   if (!ran) return fail(ran.error());
   if (ran->status != 0) return fail(explain(ran->status, host, options));
   // The CONNECT line is the last line; a login banner may come before it.
@@ -170,7 +187,7 @@ Result<ConnectTarget, std::string> bootstrap_ssh(const RemoteOptions& options, c
 }
 
 int run_remote(const RemoteOptions& options, const std::string& host, const std::vector<std::string>& server_args) {
-  auto ran = spawn(ssh_argv(options, host, server_args, false), false);
+  auto ran = run_server(options, host, server_args, false);
   if (!ran) {
     fmt::print(stderr, "roam: {}\n", ran.error());
     return 1;

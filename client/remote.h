@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/bootstrap.h"
+#include "client/carry.h"
 #include "protocol/result.h"
 
 namespace roam::client {
@@ -15,6 +16,8 @@ namespace roam::client {
 struct RemoteOptions {
   std::vector<std::string> ssh{"ssh"};  // --ssh="ssh -p 2222 -i KEY"
   std::string server = "roam-server";   // --server=PATH on the remote host
+  bool server_given = false;            // --server: never carry our own
+  InstallServer install_server = InstallServer::ask;  // --install-server
   std::string ports;                    // --port=P|LOW:HIGH for the remote daemon
   int family = 0;                       // AF_INET (-4), AF_INET6 (-6) or 0
 };
@@ -33,7 +36,8 @@ std::vector<std::string> split_command(std::string_view text);
 std::string shell_quote(std::string_view word);
 
 // Runs `ssh HOST -- SERVER attach NAME --size COLSxROWS ...` and reads the
-// CONNECT line; the UDP target is the address ssh reached, else HOST.
+// CONNECT line; the UDP target is the address ssh reached, else HOST. Where
+// HOST has no roam-server, ours is carried there first (client/carry.h).
 // Failures are one-line messages; an empty one means ssh already explained.
 Result<ConnectTarget, std::string> bootstrap_ssh(const RemoteOptions& options, const Destination& where, int cols,
                                                  int rows, const std::vector<std::string>& command);

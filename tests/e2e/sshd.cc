@@ -109,13 +109,13 @@ int closed_udp_port() { return unused_port(SOCK_DGRAM); }
 
 bool Sshd::required() { return geteuid() == 0; }
 
-Sshd::Sshd(const std::string& runtime_dir) {
+Sshd::Sshd(const std::string& runtime_dir, const std::vector<std::pair<std::string, std::string>>& env) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "roam-sshd-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
   dir_ = tmpl;
   key_ = dir_ + "/id";
   std::string why;
-  if (!start(runtime_dir, why)) {
+  if (!start(runtime_dir, env, why)) {
     // One line: the reason, its lines joined.
     while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
     for (auto& c : why)
@@ -124,7 +124,8 @@ Sshd::Sshd(const std::string& runtime_dir) {
   }
 }
 
-bool Sshd::start(const std::string& runtime_dir, std::string& why) {
+bool Sshd::start(const std::string& runtime_dir, const std::vector<std::pair<std::string, std::string>>& env,
+                 std::string& why) {
   const std::string sshd = "/usr/sbin/sshd";  // absolute: sshd re-executes itself
   if (access(sshd.c_str(), X_OK) != 0) {
     why = "no " + sshd;
@@ -166,7 +167,9 @@ bool Sshd::start(const std::string& runtime_dir, std::string& why) {
         << "PubkeyAuthentication yes\n"
         << "PasswordAuthentication no\n"
         << "KbdInteractiveAuthentication no\n"
-        << "SetEnv \"ROAM_RUNTIME_DIR=" << runtime_dir << "\" PS1=rdy> \"ENV=" << dir_ << "/shrc\" SHLVL=1\n"
+        << "SetEnv \"ROAM_RUNTIME_DIR=" << runtime_dir << "\" PS1=rdy> \"ENV=" << dir_ << "/shrc\" SHLVL=1";
+      for (const auto& [k, v] : env) c << " \"" << k << "=" << v << "\"";
+      c << "\n"
         << "LogLevel ERROR\n";
       if (!c) {
         why = "cannot write " + config;

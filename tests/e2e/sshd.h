@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace roam::e2e {
 
@@ -16,7 +18,8 @@ class Sshd {
  public:
   // `runtime_dir`: ROAM_RUNTIME_DIR for the sessions (Sandbox::runtime()).
   // Never throws for want of sshd: check ok() (or use ROAM_REQUIRE_SSHD).
-  explicit Sshd(const std::string& runtime_dir);
+  // `env`: more variables for the sessions (PATH, XDG_CACHE_HOME...).
+  explicit Sshd(const std::string& runtime_dir, const std::vector<std::pair<std::string, std::string>>& env = {});
   ~Sshd();  // kills this sshd (and only it), removes the directory
   Sshd(const Sshd&) = delete;
   Sshd& operator=(const Sshd&) = delete;
@@ -43,7 +46,8 @@ class Sshd {
   std::string log() const;
 
  private:
-  bool start(const std::string& runtime_dir, std::string& why);
+  bool start(const std::string& runtime_dir, const std::vector<std::pair<std::string, std::string>>& env,
+             std::string& why);
   std::string dir_, key_, error_;
   pid_t pid_ = -1;
   int port_ = 0;
