@@ -40,7 +40,6 @@ void HistoryCache::want(uint64_t from, uint64_t to, bool urgent) {
     while (end < to && end - line < max_request && !skip(end)) ++end;
     const uint64_t id = request_(line, end, urgent);
     pending_[id] = {line, end};
-    ++requests_;
     line = end;
   }
 }

@@ -41,7 +41,6 @@ class HistoryCache {
   void focus(uint64_t line) { focus_ = line; }
 
   size_t size() const { return lines_.size(); }
-  uint64_t requests() const { return requests_; }
 
   static constexpr uint64_t max_request = 512;
 
@@ -61,7 +60,6 @@ class HistoryCache {
   std::map<uint64_t, uint64_t> gone_;
   static constexpr size_t max_gone = 64;
   uint64_t focus_ = 0;
-  uint64_t requests_ = 0;
 };
 
 }  // namespace roam::client

@@ -25,10 +25,6 @@ inline constexpr size_t key_text_size = 22;  // base64, no padding
 // Who sent a datagram: the top bit of its sequence number.
 enum class Direction : uint8_t { to_server = 0, to_client = 1 };
 
-inline Direction opposite(Direction d) {
-  return d == Direction::to_server ? Direction::to_client : Direction::to_server;
-}
-
 // A secret key; every copy is wiped from memory when it is destroyed.
 class Key {
  public:
