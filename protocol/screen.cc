@@ -133,9 +133,20 @@ namespace {
 
 // Rows no screen uses any more, kept for the next copy on write: in steady
 // state (a frame, then its acknowledgement), rows go round and nothing is
-// allocated. Bounded: a huge screen's rows are freed when it goes.
-constexpr size_t max_pooled_rows = 4096;
+// allocated. Bounded by cells (4 MB of them), so a huge screen's rows are
+// freed when it goes rather than held for the life of the daemon.
+constexpr size_t max_pooled_cells = size_t{1} << 18;
 thread_local std::vector<std::shared_ptr<Row>> row_pool;
+thread_local size_t pooled_cells = 0;
+
+// Keeps `row` for reuse if nothing else holds it and there is room.
+void give_back(std::shared_ptr<Row>& row) {
+  if (row.use_count() == 1 && pooled_cells + row->cells.capacity() <= max_pooled_cells) {
+    pooled_cells += row->cells.capacity();
+    row_pool.push_back(std::move(row));
+  }
+  row.reset();
+}
 
 }  // namespace
 
@@ -143,6 +154,7 @@ std::shared_ptr<Row> Screen::pooled_row() {
   if (row_pool.empty()) return std::make_shared<Row>();
   std::shared_ptr<Row> r = std::move(row_pool.back());
   row_pool.pop_back();
+  pooled_cells -= r->cells.capacity();
   return r;
 }
 
@@ -153,10 +165,7 @@ void Screen::copy_row(Line& l) {
 }
 
 void Screen::recycle(std::vector<Line>& lines) {
-  for (Line& l : lines) {
-    if (l.row.use_count() == 1 && row_pool.size() < max_pooled_rows) row_pool.push_back(std::move(l.row));
-    l.row.reset();
-  }
+  for (Line& l : lines) give_back(l.row);
 }
 
 Screen::~Screen() {
@@ -171,8 +180,7 @@ Screen& Screen::operator=(const Screen& o) {
       // Row by row, keeping the vector: a row only we held goes to the pool.
       for (size_t i = 0; i < to.lines.size(); ++i) {
         Line& l = to.lines[i];
-        if (l.row != from.lines[i].row && l.row.use_count() == 1 && row_pool.size() < max_pooled_rows)
-          row_pool.push_back(std::move(l.row));
+        if (l.row != from.lines[i].row) give_back(l.row);
         l = from.lines[i];
       }
     } else {
