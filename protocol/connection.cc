@@ -49,10 +49,9 @@ void Connection::send(const Instruction& instruction, uint64_t now, const Emit& 
   encode(instruction, plain_);
   packed_.clear();
   compressor_.pack(plain_, packed_);
-  auto fragments = fragmenter_.split(packed_, max_datagram_payload);
-  if (!fragments) return;  // over 4 MiB: the state layer never builds such a diff
+  if (!fragmenter_.split(packed_, max_datagram_payload, fragments_)) return;  // over 4 MiB: the state layer never builds such a diff
   const uint16_t reply = timestamp_reply(now);
-  for (const Fragment& f : *fragments) {
+  for (const Fragment& f : fragments_) {
     fragment_.clear();
     encode_fragment(f, fragment_);
     // 0xffff means "no timestamp to echo"; keep it out of real timestamps.
@@ -74,7 +73,7 @@ Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagra
     return fail(opened.error());
   }
   last_heard_ = now;
-  Arrival arrival{opened->seq, std::nullopt};
+  Arrival arrival{opened->seq, nullptr};
   if (opened->timestamp_reply != 0xffff)
     rtt_.sample(static_cast<double>(static_cast<uint16_t>(ts16(now) - opened->timestamp_reply)));
   peer_timestamp_ = opened->timestamp;
@@ -88,16 +87,15 @@ Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagra
   }
   if (!*complete) return arrival;
   unpacked_.clear();
-  if (auto ok = compressor_.unpack(reassembler_.take(), max_instruction_size, unpacked_); !ok) {
+  if (auto ok = compressor_.unpack(reassembler_.completed(), max_instruction_size, unpacked_); !ok) {
     ++drops_.malformed;
     return fail(ok.error());
   }
-  auto instruction = decode_instruction(unpacked_);
-  if (!instruction) {
+  if (auto decoded = decode_instruction(unpacked_, incoming_); !decoded) {
     ++drops_.malformed;
-    return fail(instruction.error());
+    return fail(decoded.error());
   }
-  arrival.instruction = std::move(*instruction);
+  arrival.instruction = &incoming_;
   return arrival;
 }
 

@@ -55,7 +55,8 @@ class Connection {
 
   struct Arrival {
     uint64_t seq;                            // authentic datagram's sequence number
-    std::optional<Instruction> instruction;  // set when this datagram completed one
+    // Set when this datagram completed one; valid until the next receive().
+    const Instruction* instruction = nullptr;
   };
   // Errors are drops, already counted.
   Result<Arrival> receive(std::span<const uint8_t> datagram, uint64_t now);
@@ -76,6 +77,8 @@ class Connection {
   RttEstimator rtt_;
   DropCounters drops_;
   std::vector<uint8_t> plain_, packed_, fragment_, unpacked_;
+  std::vector<Fragment> fragments_;
+  Instruction incoming_;
   // The peer's newest timestamp, echoed back (adjusted for how long we held it).
   std::optional<uint16_t> peer_timestamp_;
   uint64_t peer_timestamp_at_ = 0;

@@ -31,34 +31,39 @@ Result<Fragment> decode_fragment(std::span<const uint8_t> bytes) {
   return f;
 }
 
-Result<std::vector<Fragment>> Fragmenter::split(std::span<const uint8_t> instruction, size_t max_size) {
+Result<void> Fragmenter::split(std::span<const uint8_t> instruction, size_t max_size, std::vector<Fragment>& out) {
   if (max_size <= fragment_header_size) return fail(Errc::too_large);
   if (instruction.size() > max_instruction_size) return fail(Errc::too_large);
   const size_t chunk = max_size - fragment_header_size;
   const size_t count = std::max<size_t>(1, (instruction.size() + chunk - 1) / chunk);
   if (count > max_fragments) return fail(Errc::too_large);
   const uint64_t id = next_id_++;
-  std::vector<Fragment> out;
-  out.reserve(count);
+  out.clear();
   for (size_t i = 0; i < count; ++i) {
     const size_t off = i * chunk;
     const size_t len = std::min(chunk, instruction.size() - off);
     out.push_back({id, static_cast<uint16_t>(i), i + 1 == count, instruction.subspan(off, len)});
   }
-  return out;
+  return {};
 }
 
 Reassembler::Partial& Reassembler::slot_for(uint64_t id) {
   for (auto& p : partials_)
-    if (p.id == id) return p;
-  if (partials_.size() == max_partials) {
+    if (p.used && p.id == id) return p;
+  auto slot = std::find_if(partials_.begin(), partials_.end(), [](const Partial& p) { return !p.used; });
+  if (slot == partials_.end()) {
     // Make room by forgetting the oldest partial instruction.
-    auto oldest = std::min_element(partials_.begin(), partials_.end(),
-                                   [](const Partial& a, const Partial& b) { return a.id < b.id; });
-    partials_.erase(oldest);
+    slot = std::min_element(partials_.begin(), partials_.end(),
+                            [](const Partial& a, const Partial& b) { return a.id < b.id; });
   }
-  partials_.push_back(Partial{id, {}, {}, 0, 0, -1});
-  return partials_.back();
+  Partial& p = *slot;
+  p.used = true;
+  p.id = id;
+  p.have.clear();  // parts keep their buffers; have says which hold data
+  p.received = 0;
+  p.bytes = 0;
+  p.final_index = -1;
+  return p;
 }
 
 Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
@@ -68,9 +73,8 @@ Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
     ++stale_dropped_;
     return false;
   }
-  if (partials_.size() == max_partials &&
-      std::all_of(partials_.begin(), partials_.end(),
-                  [&](const Partial& p) { return p.id > f->instruction_id; })) {
+  if (std::all_of(partials_.begin(), partials_.end(),
+                  [&](const Partial& p) { return p.used && p.id > f->instruction_id; })) {
     ++stale_dropped_;
     return false;
   }
@@ -84,7 +88,7 @@ Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
   }
   if (f->index >= p.have.size()) {
     p.have.resize(f->index + 1u, false);
-    p.parts.resize(f->index + 1u);
+    if (p.parts.size() < p.have.size()) p.parts.resize(p.have.size());
   }
   if (p.have[f->index]) return false;  // a duplicate
   if (p.bytes + f->payload.size() > max_instruction_size) return fail(Errc::too_large);
@@ -95,11 +99,11 @@ Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
   if (p.final_index < 0 || p.received != static_cast<size_t>(p.final_index) + 1) return false;
 
   completed_.clear();
-  completed_.reserve(p.bytes);
-  for (const auto& part : p.parts) completed_.insert(completed_.end(), part.begin(), part.end());
+  for (size_t i = 0; i < p.have.size(); ++i) completed_.insert(completed_.end(), p.parts[i].begin(), p.parts[i].end());
   newest_completed_ = p.id;
   any_completed_ = true;
-  std::erase_if(partials_, [&](const Partial& q) { return q.id <= newest_completed_; });
+  for (Partial& q : partials_)
+    if (q.id <= newest_completed_) q.used = false;
   return true;
 }
 

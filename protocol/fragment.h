@@ -3,6 +3,7 @@
 // Reassembly tolerates loss, reordering and duplication, and bounds memory.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -29,7 +30,9 @@ Result<Fragment> decode_fragment(std::span<const uint8_t> bytes);
 // `max_size` bytes. The fragments view `instruction`, which must outlive them.
 class Fragmenter {
  public:
-  Result<std::vector<Fragment>> split(std::span<const uint8_t> instruction, size_t max_size);
+  // Replaces `out`'s content (its storage is reused: nothing is allocated
+  // once it has held as many fragments).
+  Result<void> split(std::span<const uint8_t> instruction, size_t max_size, std::vector<Fragment>& out);
 
  private:
   uint64_t next_id_ = 0;
@@ -38,15 +41,18 @@ class Fragmenter {
 class Reassembler {
  public:
   // Adds one encoded fragment. Returns true when it completed an instruction,
-  // which take() then hands out. Fragments of instructions older than the
+  // which completed() then shows until the next add(). Fragments of instructions older than the
   // newest completed one are stale and ignored.
   Result<bool> add(std::span<const uint8_t> encoded);
-  std::vector<uint8_t> take() { return std::move(completed_); }
+  std::span<const uint8_t> completed() const { return completed_; }
 
   uint64_t stale_dropped() const { return stale_dropped_; }
 
  private:
+  // Slots keep their buffers when an instruction completes or is dropped,
+  // so reassembly allocates nothing in steady state.
   struct Partial {
+    bool used = false;
     uint64_t id = 0;
     std::vector<std::vector<uint8_t>> parts;
     std::vector<bool> have;
@@ -59,7 +65,7 @@ class Reassembler {
 
   Partial& slot_for(uint64_t id);
 
-  std::vector<Partial> partials_;
+  std::array<Partial, max_partials> partials_;
   std::vector<uint8_t> completed_;
   uint64_t newest_completed_ = 0;
   bool any_completed_ = false;

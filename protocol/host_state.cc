@@ -248,11 +248,13 @@ uint64_t version_after(const Screen& old, const Scroll& sc, int y) {
 // versions, so rows of equal content are never taken for moved ones.
 Scroll find_scroll(const Screen& old, const Screen& now) {
   const int rows = now.rows();
-  std::vector<std::pair<uint64_t, int>> where;  // the old rows by version
-  where.reserve(static_cast<size_t>(rows));
+  // Scratch kept between diffs: a frame allocates nothing.
+  thread_local std::vector<std::pair<uint64_t, int>> where;  // the old rows by version
+  thread_local std::vector<std::pair<int, int>> moves;       // (old row - new row, new row)
+  where.clear();
+  moves.clear();
   for (int y = 0; y < rows; ++y) where.emplace_back(old.version(y), y);
   std::sort(where.begin(), where.end());
-  std::vector<std::pair<int, int>> moves;  // (old row - new row, new row)
   for (int y = 0; y < rows; ++y) {
     const uint64_t v = now.version(y);
     if (v == old.version(y)) continue;
@@ -511,7 +513,9 @@ Result<void> read_replies(Reader& r, HostState& state) {
     state.replies.push_back(std::move(reply));
     ++state.replies_end;
   }
-  while (!state.replies.empty() && state.replies_begin() < begin) state.replies.pop_front();
+  const uint64_t have = state.replies_begin();
+  const uint64_t drop = std::min<uint64_t>(state.replies.size(), begin > have ? begin - have : 0);
+  state.replies.erase(state.replies.begin(), state.replies.begin() + static_cast<std::ptrdiff_t>(drop));
   return r.finish();
 }
 
@@ -670,7 +674,8 @@ void HostState::push_reply(HistoryReply reply) {
 
 void HostState::forget_acknowledged(const HostState& acked) {
   const uint64_t held = acked.replies_end;  // acked may be *this
-  while (!replies.empty() && replies_begin() < held) replies.pop_front();
+  const uint64_t drop = std::min<uint64_t>(replies.size(), held > replies_begin() ? held - replies_begin() : 0);
+  replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(drop));
 }
 
 Result<void> HostState::apply(std::span<const uint8_t> diff) {
@@ -678,7 +683,7 @@ Result<void> HostState::apply(std::span<const uint8_t> diff) {
   const auto version = r.u8();
   if (!version) return fail(version.error());
   if (*version != format_version) return fail(Errc::bad_version);
-  Row row;  // reused by every row of this diff
+  thread_local Row row;  // reused by every row of every diff
   uint64_t last = tag_end;
   for (;;) {
     const auto tag = r.varint();

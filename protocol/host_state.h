@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -49,7 +48,7 @@ struct HostState {
   // Replies to history requests, numbered from 0 in the order made: the
   // deque holds [replies_end - replies.size(), replies_end). The server
   // drops the ones the client has acknowledged (forget_acknowledged).
-  std::deque<HistoryReply> replies;
+  std::vector<HistoryReply> replies;  // few: the oldest go first
   uint64_t replies_end = 0;
   uint64_t replies_begin() const { return replies_end - replies.size(); }
   // Adds a reply, its rows without their trailing default cells.
@@ -72,6 +71,17 @@ struct HostState {
   // icon name, bell count, clipboard; not versions), the session status,
   // the echo acknowledgement and the replies.
   friend bool operator==(const HostState&, const HostState&) = default;
+
+  // Nothing new since `earlier`, an earlier copy of this same state: the
+  // transport's test, by row versions rather than by cells (see
+  // Screen::same_versions). Replies are only ever added or dropped, so
+  // their numbers say whether they changed.
+  bool unchanged_from(const HostState& earlier) const {
+    return screen.same_versions(earlier.screen) && exited == earlier.exited && exit_code == earlier.exit_code &&
+           history_end == earlier.history_end && history_begin == earlier.history_begin &&
+           echo_ack == earlier.echo_ack && replies_end == earlier.replies_end &&
+           replies.size() == earlier.replies.size();
+  }
 };
 
 }  // namespace roam

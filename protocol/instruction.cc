@@ -15,12 +15,11 @@ void encode(const Instruction& in, std::vector<uint8_t>& out) {
   w.raw(in.diff);
 }
 
-Result<Instruction> decode_instruction(std::span<const uint8_t> bytes) {
+Result<void> decode_instruction(std::span<const uint8_t> bytes, Instruction& in) {
   wire::Reader r(bytes);
   auto version = r.u8();
   if (!version) return fail(version.error());
   if (*version != protocol_version) return fail(Errc::bad_version);
-  Instruction in;
   auto old_num = r.varint();
   auto new_num = r.varint();
   auto ack_num = r.varint();
@@ -32,6 +31,12 @@ Result<Instruction> decode_instruction(std::span<const uint8_t> bytes) {
   in.throwaway_num = *throwaway;
   const auto rest = r.rest();
   in.diff.assign(rest.begin(), rest.end());
+  return {};
+}
+
+Result<Instruction> decode_instruction(std::span<const uint8_t> bytes) {
+  Instruction in;
+  if (auto ok = decode_instruction(bytes, in); !ok) return fail(ok.error());
   return in;
 }
 

@@ -23,7 +23,9 @@ struct Instruction {
 };
 
 void encode(const Instruction& in, std::vector<uint8_t>& out);
-// Takes the diff out of `bytes`; refuses other protocol versions.
+// Takes the diff out of `bytes`; refuses other protocol versions. The first
+// form decodes into `into`, reusing its diff's storage.
+Result<void> decode_instruction(std::span<const uint8_t> bytes, Instruction& into);
 Result<Instruction> decode_instruction(std::span<const uint8_t> bytes);
 
 }  // namespace roam

@@ -13,7 +13,8 @@ bool is_blank(const Row& r) {
   return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), [](const Cell& c) { return c == Cell{}; });
 }
 
-auto first_mark_at_or_after(std::vector<Mark>& marks, int x) {
+template <class Marks>
+auto first_mark_at_or_after(Marks& marks, int x) {
   return std::lower_bound(marks.begin(), marks.end(), x, [](const Mark& m, int col) { return m.first < col; });
 }
 
@@ -128,6 +129,105 @@ void shift_places(std::span<GridPos> places, int lost, int cols, int rows) {
 
 }  // namespace
 
+namespace {
+
+// Rows no screen uses any more, kept for the next copy on write: in steady
+// state (a frame, then its acknowledgement), rows go round and nothing is
+// allocated. Bounded by cells (4 MB of them), so a huge screen's rows are
+// freed when it goes rather than held for the life of the daemon.
+constexpr size_t max_pooled_cells = size_t{1} << 18;
+thread_local std::vector<std::shared_ptr<Row>> row_pool;
+thread_local size_t pooled_cells = 0;
+
+// Keeps `row` for reuse if nothing else holds it and there is room.
+void give_back(std::shared_ptr<Row>& row) {
+  if (row.use_count() == 1 && pooled_cells + row->cells.capacity() <= max_pooled_cells) {
+    pooled_cells += row->cells.capacity();
+    row_pool.push_back(std::move(row));
+  }
+  row.reset();
+}
+
+}  // namespace
+
+std::shared_ptr<Row> Screen::pooled_row() {
+  if (row_pool.empty()) return std::make_shared<Row>();
+  std::shared_ptr<Row> r = std::move(row_pool.back());
+  row_pool.pop_back();
+  pooled_cells -= r->cells.capacity();
+  return r;
+}
+
+void Screen::copy_row(Line& l) {
+  std::shared_ptr<Row> own = pooled_row();
+  *own = *l.row;  // assignment: reuses the pooled row's storage
+  l.row = std::move(own);
+}
+
+void Screen::recycle(std::vector<Line>& lines) {
+  for (Line& l : lines) give_back(l.row);
+}
+
+Screen::~Screen() {
+  recycle(active_.lines);
+  recycle(hidden_.lines);
+}
+
+Screen& Screen::operator=(const Screen& o) {
+  if (this == &o) return *this;
+  auto assign = [](Grid& to, const Grid& from) {
+    if (to.lines.size() == from.lines.size()) {
+      // Row by row, keeping the vector: a row only we held goes to the pool.
+      for (size_t i = 0; i < to.lines.size(); ++i) {
+        Line& l = to.lines[i];
+        if (l.row != from.lines[i].row) give_back(l.row);
+        l = from.lines[i];
+      }
+    } else {
+      recycle(to.lines);
+      to.lines = from.lines;
+    }
+    to.origin = from.origin;
+  };
+  assign(active_, o.active_);
+  assign(hidden_, o.hidden_);
+  cols_ = o.cols_;
+  rows_ = o.rows_;
+  cursor_ = o.cursor_;
+  modes_ = o.modes_;
+  title_ = o.title_;
+  icon_name_ = o.icon_name_;
+  bell_count_ = o.bell_count_;
+  clipboard_ = o.clipboard_;
+  return *this;
+}
+
+Screen& Screen::operator=(Screen&& o) noexcept {
+  if (this == &o) return *this;
+  recycle(active_.lines);
+  recycle(hidden_.lines);
+  cols_ = o.cols_;
+  rows_ = o.rows_;
+  active_ = std::move(o.active_);
+  hidden_ = std::move(o.hidden_);
+  cursor_ = o.cursor_;
+  modes_ = o.modes_;
+  title_ = std::move(o.title_);
+  icon_name_ = std::move(o.icon_name_);
+  bell_count_ = o.bell_count_;
+  clipboard_ = std::move(o.clipboard_);
+  return *this;
+}
+
+bool Screen::same_versions(const Screen& o) const {
+  if (cols_ != o.cols_ || rows_ != o.rows_ || cursor_ != o.cursor_ || modes_ != o.modes_ || title_ != o.title_ ||
+      icon_name_ != o.icon_name_ || bell_count_ != o.bell_count_ || clipboard_ != o.clipboard_)
+    return false;
+  for (int y = 0; y < rows_; ++y)
+    if (line(y).version != o.line(y).version && line(y).row != o.line(y).row) return false;
+  return true;
+}
+
 Screen::Screen(int cols, int rows)
     : cols_(std::clamp(cols, 1, max_cols)), rows_(std::clamp(rows, 1, max_rows)), active_(make_grid()) {}
 
@@ -135,7 +235,7 @@ Screen::Grid Screen::make_grid() {
   Grid g;
   g.lines.resize(rows_);
   for (Line& l : g.lines) {
-    l.row.cells.assign(cols_, Cell{});
+    fresh(l).cells.assign(cols_, Cell{});
     touch(l);
   }
   return g;
@@ -145,7 +245,8 @@ void Screen::put_any(int x, int y, const uint32_t* chars, int width, const Pen& 
   if (x < 0 || x >= cols_ || y < 0 || y >= rows_) return;
   width = (width == 2 && x + 1 < cols_) ? 2 : 1;
   Line& l = line(y);
-  Cell* c = l.row.cells.data();
+  Row& row = edit(l);
+  Cell* c = row.cells.data();
   bool changed = false;
   const Cell head{chars[0], pen.fg, pen.bg, pen.attrs, static_cast<uint8_t>(width)};
   if (c[x] != head) {
@@ -159,12 +260,12 @@ void Screen::put_any(int x, int y, const uint32_t* chars, int width, const Pen& 
       changed = true;
     }
   }
-  changed |= repair_boundary(l.row, x);
-  changed |= repair_boundary(l.row, x + width);
+  changed |= repair_boundary(row, x);
+  changed |= repair_boundary(row, x + width);
   if (chars[0] != 0 && chars[1] != 0)
-    changed |= set_marks(l.row, x, chars + 1);
+    changed |= set_marks(row, x, chars + 1);
   else
-    changed |= remove_marks(l.row, x, x + width);
+    changed |= remove_marks(row, x, x + width);
   if (changed) touch(l);
 }
 
@@ -178,35 +279,36 @@ void Screen::erase(Rect r, Color bg) {
   blank.bg = bg;
   for (int y = r.top; y < r.bottom; ++y) {
     Line& l = line(y);
-    Cell* c = l.row.cells.data();
-    bool changed = false;
-    for (int x = r.left; x < r.right; ++x) {
-      if (c[x] != blank) {
-        c[x] = blank;
-        changed = true;
-      }
-    }
-    changed |= repair_boundary(l.row, r.left);
-    changed |= repair_boundary(l.row, r.right);
-    changed |= remove_marks(l.row, r.left, r.right);
+    // A row shared with other copies is made ours only if it changes; a
+    // blank range has whole wide characters on both sides already.
+    const Row& shown = *l.row;
+    const bool same = std::all_of(shown.cells.begin() + r.left, shown.cells.begin() + r.right,
+                                  [&](const Cell& c) { return c == blank; }) &&
+                      first_mark_at_or_after(shown.marks, r.left) == first_mark_at_or_after(shown.marks, r.right) &&
+                      !(r.right == cols_ && shown.wrapped);
+    if (same) continue;
+    Row& row = edit(l);
+    std::fill(row.cells.begin() + r.left, row.cells.begin() + r.right, blank);
+    repair_boundary(row, r.left);
+    repair_boundary(row, r.right);
+    remove_marks(row, r.left, r.right);
     // The row no longer runs to its end, so it no longer flows into the next.
-    if (r.right == cols_ && l.row.wrapped) {
-      l.row.wrapped = false;
-      changed = true;
-    }
-    if (changed) touch(l);
+    if (r.right == cols_) row.wrapped = false;
+    touch(l);
   }
 }
 
 void Screen::clear_line(Line& l, Color bg) {
   // Doubling copies: memcpy speed, where a plain fill stores field by field.
-  Cell* c = l.row.cells.data();
-  const size_t n = l.row.cells.size();
+  Row& row = fresh(l);
+  const size_t n = static_cast<size_t>(cols_);
+  row.cells.resize(n);
+  Cell* c = row.cells.data();
   c[0] = Cell{};
   c[0].bg = bg;
   for (size_t done = 1; done < n; done *= 2) std::copy_n(c, std::min(done, n - done), c + done);
-  l.row.marks.clear();
-  l.row.wrapped = false;
+  row.marks.clear();
+  row.wrapped = false;
   touch(l);
 }
 
@@ -287,15 +389,17 @@ void Screen::move(Rect dest, Rect src) {
     const int sy = dy > 0 ? src.bottom - 1 - i : src.top + i;
     Line& s = line(sy);
     Line& d = line(sy + dy);
-    const Cell* from = s.row.cells.data() + src.left;
-    Cell* to = d.row.cells.data() + src.left + dx;
+    Row& dr = edit(d);  // first: s may be d
+    const Row& sr = *s.row;
+    const Cell* from = sr.cells.data() + src.left;
+    Cell* to = dr.cells.data() + src.left + dx;
     if (to < from)
       std::copy(from, from + w, to);
     else
       std::copy_backward(from, from + w, to + w);
-    if (!s.row.marks.empty() || !d.row.marks.empty()) move_marks(d.row, src.left + dx, s.row, src.left, w);
-    repair_boundary(d.row, src.left + dx);
-    repair_boundary(d.row, src.right + dx);
+    if (!sr.marks.empty() || !dr.marks.empty()) move_marks(dr, src.left + dx, sr, src.left, w);
+    repair_boundary(dr, src.left + dx);
+    repair_boundary(dr, src.right + dx);
     touch(d);
   }
 }
@@ -303,23 +407,24 @@ void Screen::move(Rect dest, Rect src) {
 void Screen::set_wrapped(int y, bool wrapped) {
   if (y < 0 || y >= rows_) return;
   Line& l = line(y);
-  if (l.row.wrapped == wrapped) return;
-  l.row.wrapped = wrapped;
+  if (l.row->wrapped == wrapped) return;
+  edit(l).wrapped = wrapped;
   touch(l);
 }
 
 void Screen::set_row(int y, const Row& row) {
   if (y < 0 || y >= rows_) return;
   Line& l = line(y);
+  Row& to = fresh(l);
   const size_t n = std::min(row.cells.size(), static_cast<size_t>(cols_));
-  l.row.cells.assign(row.cells.begin(), row.cells.begin() + static_cast<std::ptrdiff_t>(n));
-  l.row.cells.resize(cols_, Cell{});
-  l.row.marks.clear();
+  to.cells.assign(row.cells.begin(), row.cells.begin() + static_cast<std::ptrdiff_t>(n));
+  to.cells.resize(cols_, Cell{});
+  to.marks.clear();
   for (const Mark& m : row.marks)
-    if (m.first < cols_ && !m.second.empty()) l.row.marks.push_back(m);
-  std::sort(l.row.marks.begin(), l.row.marks.end(), [](const Mark& a, const Mark& b) { return a.first < b.first; });
-  l.row.wrapped = row.wrapped;
-  for (int x = 0; x <= cols_; ++x) repair_boundary(l.row, x);
+    if (m.first < cols_ && !m.second.empty()) to.marks.push_back(m);
+  std::sort(to.marks.begin(), to.marks.end(), [](const Mark& a, const Mark& b) { return a.first < b.first; });
+  to.wrapped = row.wrapped;
+  for (int x = 0; x <= cols_; ++x) repair_boundary(to, x);
   touch(l);
 }
 
@@ -334,9 +439,9 @@ int Screen::resize_grid(Grid& g, int cols, int rows, int keep_row,
     if (keep_row < 0) {
       // A hidden grid has no cursor: keep everything down to its last text.
       keep_row = old_rows - 1;
-      while (keep_row >= 0 && is_blank(g.lines[keep_row].row)) --keep_row;
+      while (keep_row >= 0 && is_blank(*g.lines[keep_row].row)) --keep_row;
     }
-    while (excess > 0 && static_cast<int>(g.lines.size()) - 1 > keep_row && is_blank(g.lines.back().row)) {
+    while (excess > 0 && static_cast<int>(g.lines.size()) - 1 > keep_row && is_blank(*g.lines.back().row)) {
       g.lines.pop_back();
       --excess;
     }
@@ -344,14 +449,15 @@ int Screen::resize_grid(Grid& g, int cols, int rows, int keep_row,
     // much comes off the bottom.
     lost = std::min(excess, std::max(keep_row, 0));
     if (scrolled_off && *scrolled_off)
-      for (int i = 0; i < lost; ++i) (*scrolled_off)(g.lines[i].row);
+      for (int i = 0; i < lost; ++i) (*scrolled_off)(*g.lines[i].row);
     g.lines.erase(g.lines.begin(), g.lines.begin() + lost);
   }
   g.lines.resize(rows);
   for (Line& l : g.lines) {
-    l.row.cells.resize(cols, Cell{});
-    remove_marks(l.row, cols, 1 << 16);
-    repair_boundary(l.row, cols);
+    Row& row = l.row ? edit(l) : fresh(l);
+    row.cells.resize(cols, Cell{});
+    remove_marks(row, cols, 1 << 16);
+    repair_boundary(row, cols);
     touch(l);
   }
   return lost;
@@ -363,7 +469,7 @@ int Screen::reflow_grid(Grid& g, int cols, int rows, GridPos* cursor, std::span<
   g.origin = 0;
   std::vector<Row> old;
   old.reserve(g.lines.size());
-  for (Line& l : g.lines) old.push_back(std::move(l.row));
+  for (Line& l : g.lines) old.push_back(l.row.use_count() == 1 ? std::move(*l.row) : *l.row);
   std::vector<GridPos> at;  // the cursor first, if any, then the other places
   at.reserve(places.size() + 1);
   if (cursor) at.push_back(*cursor);
@@ -381,8 +487,8 @@ int Screen::reflow_grid(Grid& g, int cols, int rows, GridPos* cursor, std::span<
   if (scrolled_off && *scrolled_off) plan.write(0, lost, [&](Row& r) { (*scrolled_off)(r); });
   std::vector<Line> lines(static_cast<size_t>(rows));
   size_t y = 0;
-  plan.write(lost, lost + rows, [&](Row& r) { lines[y++].row = std::move(r); });
-  for (; y < lines.size(); ++y) lines[y].row.cells.assign(static_cast<size_t>(cols), Cell{});
+  plan.write(lost, lost + rows, [&](Row& r) { fresh(lines[y++]) = std::move(r); });
+  for (; y < lines.size(); ++y) fresh(lines[y]).cells.assign(static_cast<size_t>(cols), Cell{});
   for (Line& l : lines) touch(l);
   g.lines = std::move(lines);
   shift_places(at, lost, cols, rows);
@@ -466,7 +572,7 @@ bool operator==(const Screen& a, const Screen& b) {
       a.clipboard_ != b.clipboard_)
     return false;
   for (int y = 0; y < a.rows_; ++y)
-    if (a.row(y) != b.row(y)) return false;
+    if (a.line(y).row != b.line(y).row && a.row(y) != b.row(y)) return false;
   return true;
 }
 

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -81,7 +82,7 @@ class Screen {
   int cols() const { return cols_; }
   int rows() const { return rows_; }
   // Row y, 0 <= y < rows(), as shown.
-  const Row& row(int y) const { return line(y).row; }
+  const Row& row(int y) const { return *line(y).row; }
   uint64_t version(int y) const { return line(y).version; }
 
   // --- Grid operations. Coordinates outside the screen are clipped; a wide
@@ -94,11 +95,11 @@ class Screen {
     if (width == 1 && chars[1] == 0 && static_cast<unsigned>(x) < static_cast<unsigned>(cols_) &&
         static_cast<unsigned>(y) < static_cast<unsigned>(rows_)) {
       Line& l = line(y);
-      Cell& c = l.row.cells[x];
-      if (c.width == 1 && c.ch != Cell::wide_tail && l.row.marks.empty()) {
+      const Cell& c = l.row->cells[x];
+      if (c.width == 1 && c.ch != Cell::wide_tail && l.row->marks.empty()) {
         const Cell cell{chars[0], pen.fg, pen.bg, pen.attrs, 1};
         if (c != cell) {
-          c = cell;
+          edit(l).cells[x] = cell;
           touch(l);
         }
         return;
@@ -167,14 +168,44 @@ class Screen {
   // clipboard. Versions and the hidden grid are not compared.
   friend bool operator==(const Screen& a, const Screen& b);
 
-  // Copies are plain values. Assigning a screen to one of the same size
-  // reuses the target's row storage and allocates nothing for plain rows.
+  // Copies share their rows until one of them changes a row (copy on
+  // write, as mosh's framebuffer does), so keeping many states of a screen
+  // costs little. Assigning a screen to one of the same size allocates
+  // nothing; a row made a copy's own comes from a per-thread pool of rows
+  // that no screen uses any more.
+  Screen(const Screen&) = default;
+  Screen(Screen&&) noexcept = default;
+  Screen& operator=(const Screen& o);
+  Screen& operator=(Screen&& o) noexcept;
+  ~Screen();
+
+  // Same content by version, without comparing cells: true means equal (as
+  // operator== says), false may still be equal. For an earlier copy of this
+  // same screen, false means something changed since.
+  bool same_versions(const Screen& o) const;
 
  private:
   struct Line {
-    Row row;
+    std::shared_ptr<Row> row;
     uint64_t version = 0;
   };
+  // l's row, made this screen's own first if copies share it.
+  Row& edit(Line& l) {
+    if (l.row.use_count() != 1) copy_row(l);
+    return *l.row;
+  }
+  // l's row, this screen's own, without marks or wrap, its cells for the
+  // caller to set: nothing of what it held is copied.
+  Row& fresh(Line& l) {
+    if (l.row.use_count() != 1) l.row = pooled_row();
+    l.row->marks.clear();
+    l.row->wrapped = false;
+    return *l.row;
+  }
+  void copy_row(Line& l);
+  static std::shared_ptr<Row> pooled_row();
+  // Gives back the rows only this screen holds, for other screens to reuse.
+  static void recycle(std::vector<Line>& lines);
   // Lines in a ring: visible row y is lines[(origin + y) % rows].
   struct Grid {
     std::vector<Line> lines;

@@ -9,10 +9,10 @@
 #pragma once
 
 #include <algorithm>
-#include <deque>
 #include <span>
 
 #include "protocol/connection.h"
+#include "protocol/slots.h"
 
 namespace roam {
 
@@ -28,8 +28,8 @@ class Transport {
  public:
   Transport(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing)
       : connection_(key, conn_id, outgoing) {
-    sent_.push_back({0, 0, current_});
-    received_.push_back({0, Remote{}});
+    sent_.push_back() = {0, 0, current_};
+    received_.push_back() = {0, Remote{}};
   }
 
   // Change the local state here, then call tick().
@@ -58,7 +58,7 @@ class Transport {
   uint64_t tick(uint64_t now, const Emit& emit) {
     using namespace transport_timing;
     const size_t assumed = assumed_receiver_state(now);
-    const bool dirty = !(current_ == sent_[assumed].state);
+    const bool dirty = !same(current_, sent_[assumed].state);
     const uint64_t interval = connection_.rtt().send_interval();
     // Pacing counts frames only: an ack or heartbeat just sent must not
     // hold back the next keystroke's echo.
@@ -79,7 +79,7 @@ class Transport {
   void hurry() { hurry_ = true; }
 
   // Everything we have is acknowledged: nothing in flight.
-  bool idle() const { return sent_.size() == 1 && current_ == sent_.front().state; }
+  bool idle() const { return sent_.size() == 1 && same(current_, sent_.front().state); }
   uint64_t last_send() const { return last_send_; }
   uint64_t last_state_send() const { return last_state_send_; }
   const Connection& connection() const { return connection_; }
@@ -96,6 +96,16 @@ class Transport {
     Remote state;
   };
 
+  // Whether a state holds nothing new: by row versions where the state can
+  // tell (HostState), without comparing every cell.
+  template <class S>
+  static bool same(const S& a, const S& b) {
+    if constexpr (requires { a.unchanged_from(b); })
+      return a.unchanged_from(b);
+    else
+      return a == b;
+  }
+
   // The newest sent state the peer probably holds. As in mosh, states are
   // trusted to be on their way only while the whole chain from the
   // acknowledged state on was sent recently: after a quiet spell, or once a
@@ -109,31 +119,36 @@ class Transport {
   }
 
   void send_state(size_t assumed, uint64_t now, const Emit& emit) {
-    if (!(current_ == sent_.back().state)) {
+    if (!same(current_, sent_.back().state)) {
       if (sent_.size() >= transport_timing::max_sent_states) {
         // Keep the acknowledged state (front); forget the oldest in flight.
-        sent_.erase(sent_.begin() + 1);
+        sent_.erase(1, 2);
         assumed = std::min(assumed, sent_.size() - 1);
       }
-      sent_.push_back({sent_.back().num + 1, now, current_});
+      const uint64_t num = sent_.back().num + 1;
+      Sent& slot = sent_.push_back();
+      slot.num = num;
+      slot.state = current_;
     }
     Sent& target = sent_.back();
     target.sent_at = now;
-    Instruction in;
+    Instruction& in = outgoing_;
     in.old_num = sent_[assumed].num;
     in.new_num = target.num;
     in.ack_num = received_.back().num;
     in.throwaway_num = sent_.front().num;
+    in.diff.clear();
     current_.diff_from(sent_[assumed].state, in.diff);
     transmit(in, now, emit);
     last_state_send_ = now;
   }
 
   void send_ack(uint64_t now, const Emit& emit) {
-    Instruction in;
+    Instruction& in = outgoing_;
     in.old_num = in.new_num = sent_.back().num;
     in.ack_num = received_.back().num;
     in.throwaway_num = sent_.front().num;
+    in.diff.clear();
     transmit(in, now, emit);
   }
 
@@ -147,7 +162,7 @@ class Transport {
     // The acknowledgement first: it holds even when the diff cannot be used.
     auto acked = std::find_if(sent_.begin(), sent_.end(), [&](const Sent& s) { return s.num == in.ack_num; });
     if (acked != sent_.end() && acked != sent_.begin()) {
-      sent_.erase(sent_.begin(), acked);
+      sent_.erase(0, static_cast<size_t>(acked - sent_.begin()));
       // States that keep a log (UserState) can drop what the peer has.
       if constexpr (requires(Local& l, const Local& a) { l.forget_acknowledged(a); }) {
         const Local& base = sent_.front().state;
@@ -166,14 +181,23 @@ class Transport {
       ++connection_.drops().unknown_state;
       return false;
     }
-    Got next{in.new_num, base->state};
+    // Into a spare slot at the end, assigned (its storage reused), then
+    // moved into order by swaps.
+    const size_t from = static_cast<size_t>(base - received_.begin());
+    Got& next = received_.push_back();
+    next.num = in.new_num;
+    next.state = received_[from].state;
     if (!next.state.apply(in.diff)) {
+      received_.pop_back();
       ++connection_.drops().malformed;
       return false;
     }
-    const bool newest = in.new_num > received_.back().num;
-    auto at = std::find_if(received_.begin(), received_.end(), [&](const Got& g) { return g.num > in.new_num; });
-    received_.insert(at, std::move(next));
+    const bool newest = in.new_num > received_[received_.size() - 2].num;
+    size_t at = received_.size() - 1;
+    while (at > 0 && received_[at - 1].num > in.new_num) --at;
+    if (at != received_.size() - 1) {
+      std::rotate(received_.begin() + at, received_.end() - 1, received_.end());
+    }
     // The peer will not diff from states older than throwaway_num again.
     while (received_.size() > 1 && received_.front().num < in.throwaway_num) received_.pop_front();
     while (received_.size() > transport_timing::max_received_states) received_.pop_front();
@@ -185,7 +209,7 @@ class Transport {
     uint64_t next = last_send_ + heartbeat;
     if (ack_due_) next = std::min(next, *ack_due_);
     const size_t assumed = assumed_receiver_state(now);
-    if (!(current_ == sent_[assumed].state))
+    if (!same(current_, sent_[assumed].state))
       next = std::min(next, hurry_ ? now : last_state_send_ + connection_.rtt().send_interval());
     // When an unacknowledged state becomes overdue, tick() resends.
     if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + connection_.rtt().rto() + ack_delay);
@@ -194,8 +218,9 @@ class Transport {
 
   Connection connection_;
   Local current_{};
-  std::deque<Sent> sent_;  // front: the newest state the peer acknowledged
-  std::deque<Got> received_;
+  Slots<Sent> sent_;  // front: the newest state the peer acknowledged
+  Slots<Got> received_;
+  Instruction outgoing_;  // reused: its diff's buffer is kept
   uint64_t last_send_ = 0;        // any datagram: for the heartbeat
   uint64_t last_state_send_ = 0;  // a new or resent state: for pacing
   std::optional<uint64_t> ack_due_;

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       auto done = r.add(fragment);
       if (done && *done) {
-        auto instruction = r.take();
+        auto instruction = r.completed();
         if (instruction.size() > max_instruction_size) __builtin_trap();
       }
     }
@@ -48,10 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t min_chunk = instruction.size() / 64 + 1;
   const size_t max_size = fragment_header_size + min_chunk + (static_cast<size_t>(data[0] | data[1] << 8) % 1400);
   Fragmenter fragmenter;
-  auto fragments = fragmenter.split(instruction, max_size);
-  if (!fragments) return 0;
+  std::vector<Fragment> fragments;
+  if (!fragmenter.split(instruction, max_size, fragments)) return 0;
   std::vector<std::vector<uint8_t>> encoded;
-  for (const Fragment& f : *fragments) {
+  for (const Fragment& f : fragments) {
     encoded.emplace_back();
     encode_fragment(f, encoded.back());
     if (encoded.back().size() > max_size) __builtin_trap();
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!done) __builtin_trap();
     if (*done) {
       ++completed;
-      auto got = r.take();
+      auto got = r.completed();
       if (!std::equal(got.begin(), got.end(), instruction.begin(), instruction.end())) __builtin_trap();
     }
     // A duplicate of the fragment just added, now and then.

@@ -37,9 +37,9 @@ TEST_CASE("random instructions up to 1 MiB survive reordering and duplication") 
   for (int round = 0; round < 40; ++round) {
     const size_t size = round == 0 ? 0 : rng() % (1 << 20);
     const auto instruction = random_bytes(rng, size);
-    auto fragments = fragmenter.split(instruction, max_datagram_payload);
-    REQUIRE(fragments);
-    auto encoded = encode_all(*fragments);
+    std::vector<Fragment> fragments;
+    REQUIRE(fragmenter.split(instruction, max_datagram_payload, fragments));
+    auto encoded = encode_all(fragments);
     for (const auto& e : encoded) CHECK(e.size() <= max_datagram_payload);
     // Duplicate a third of them and shuffle everything.
     const size_t n = encoded.size();
@@ -52,7 +52,7 @@ TEST_CASE("random instructions up to 1 MiB survive reordering and duplication") 
       REQUIRE(r);
       if (*r) {
         ++completions;
-        result = reassembler.take();
+        result.assign(reassembler.completed().begin(), reassembler.completed().end());
       }
     }
     CHECK(completions == 1);
@@ -65,12 +65,11 @@ TEST_CASE("fragments of another instruction in between do not corrupt the result
   Fragmenter fragmenter;
   const auto older = random_bytes(rng, 5000);
   const auto newer = random_bytes(rng, 9000);
-  auto older_f = fragmenter.split(older, 600);
-  auto newer_f = fragmenter.split(newer, 600);
-  REQUIRE(older_f);
-  REQUIRE(newer_f);
-  const auto a = encode_all(*older_f);
-  const auto b = encode_all(*newer_f);
+  std::vector<Fragment> older_f, newer_f;
+  REQUIRE(fragmenter.split(older, 600, older_f));
+  REQUIRE(fragmenter.split(newer, 600, newer_f));
+  const auto a = encode_all(older_f);
+  const auto b = encode_all(newer_f);
 
   SUBCASE("interleaved: both complete, in either order") {
     Reassembler r;
@@ -80,7 +79,7 @@ TEST_CASE("fragments of another instruction in between do not corrupt the result
         if (i < list->size()) {
           auto res = r.add((*list)[i]);
           REQUIRE(res);
-          if (*res) done.push_back(r.take());
+          if (*res) done.emplace_back(r.completed().begin(), r.completed().end());
         }
       }
     }
@@ -96,7 +95,7 @@ TEST_CASE("fragments of another instruction in between do not corrupt the result
     for (size_t i = 0; i < b.size(); ++i) {
       auto res = r.add(b[i]);
       REQUIRE(res);
-      if (*res) result = r.take();
+      if (*res) result.assign(r.completed().begin(), r.completed().end());
       if (i == 2) {
         auto stale = r.add(a[0]);
         REQUIRE(stale);
@@ -116,13 +115,14 @@ TEST_CASE("fragments of another instruction in between do not corrupt the result
 TEST_CASE("caps: fragment count, instruction size, malformed headers") {
   Fragmenter fragmenter;
   std::vector<uint8_t> huge(max_instruction_size + 1);
-  CHECK(fragmenter.split(huge, max_datagram_payload).error() == Errc::too_large);
+  std::vector<Fragment> out;
+  CHECK(fragmenter.split(huge, max_datagram_payload, out).error() == Errc::too_large);
   std::vector<uint8_t> small(100);
-  CHECK(fragmenter.split(small, fragment_header_size).error() == Errc::too_large);
+  CHECK(fragmenter.split(small, fragment_header_size, out).error() == Errc::too_large);
   // 4 MiB in fragments of 100 bytes would need too many fragments.
   std::vector<uint8_t> big(max_instruction_size);
-  CHECK(fragmenter.split(big, 100).error() == Errc::too_large);
-  CHECK(fragmenter.split(big, max_datagram_payload));
+  CHECK(fragmenter.split(big, 100, out).error() == Errc::too_large);
+  CHECK(fragmenter.split(big, max_datagram_payload, out));
 
   Reassembler r;
   std::vector<uint8_t> header_only;
