@@ -122,7 +122,8 @@ Result<RecoveryOutcome> StreamRecovery::on_ack(const AckFrame& ack, uint64_t now
   }
   if (!any_acked) return out;
   largest_acked_ = std::max(largest_acked_.value_or(0), ack.largest);
-  if (largest_newly_acked && eliciting_acked) {
+  // A packet sent on the old path, acknowledged on the new, measures neither.
+  if (largest_newly_acked && eliciting_acked && largest_sent_at >= path_since_) {
     if (!rtt_.has_sample) first_sample_at_ = now;
     out.rtt = rtt_.sample(now - largest_sent_at, ack.delay_us);
   }
@@ -209,8 +210,9 @@ void StreamRecovery::on_peer_heard(uint64_t now) {
   }
 }
 
-void StreamRecovery::on_path_change(uint64_t initial_rtt) {
+void StreamRecovery::on_path_change(uint64_t now, uint64_t initial_rtt) {
   rtt_.reset(initial_rtt);
+  path_since_ = now;
   first_sample_at_ = 0;
   // Whatever is in flight went down the old path: probe the new one now.
   if (eliciting_in_flight_ > 0) probes_owed_ = std::max<uint32_t>(probes_owed_, 1);

@@ -106,7 +106,7 @@ class StreamRecovery {
   // is evidently back: probe now rather than at the next timeout.
   void on_peer_heard(uint64_t now);
   // The path changed (the peer roamed): measure the round trip afresh.
-  void on_path_change(uint64_t initial_rtt);
+  void on_path_change(uint64_t now, uint64_t initial_rtt);
   // Until the first sample, use this round trip (e.g. the terminal layer's).
   void set_initial_rtt(uint64_t rtt);
 
@@ -150,6 +150,7 @@ class StreamRecovery {
   uint64_t last_eliciting_sent_ = 0;
   std::optional<uint64_t> loss_time_;
   uint64_t first_sample_at_ = 0;
+  uint64_t path_since_ = 0;  // packets sent before went by another path
   uint64_t last_heard_ = 0;
   uint32_t pto_count_ = 0;
   uint32_t probes_owed_ = 0;

@@ -212,8 +212,8 @@ std::optional<uint64_t> StreamSession::next_wakeup(uint64_t now) const {
 
 void StreamSession::peer_heard(uint64_t now) { impl_->recovery.on_peer_heard(now); }
 
-void StreamSession::path_changed(uint64_t) {
-  impl_->recovery.on_path_change(impl_->initial_rtt);
+void StreamSession::path_changed(uint64_t now) {
+  impl_->recovery.on_path_change(now, impl_->initial_rtt);
   impl_->congestion.on_path_change();
 }
 
