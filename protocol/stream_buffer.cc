@@ -7,7 +7,7 @@
 namespace roam {
 
 std::unique_ptr<ChunkPool::Chunk> ChunkPool::take() {
-  ++in_use_;
+  peak_ = std::max(peak_, ++in_use_);
   if (free_.empty()) return std::make_unique<Chunk>();
   auto chunk = std::move(free_.back());
   free_.pop_back();
@@ -17,7 +17,13 @@ std::unique_ptr<ChunkPool::Chunk> ChunkPool::take() {
 void ChunkPool::give(std::unique_ptr<Chunk> chunk) {
   if (!chunk) return;
   --in_use_;
-  if (free_.size() < max_free_) free_.push_back(std::move(chunk));
+  if (free_.size() < std::max(min_free_, peak_)) free_.push_back(std::move(chunk));
+}
+
+void ChunkPool::trim() {
+  const size_t keep = std::max(min_free_, in_use_);
+  while (free_.size() > keep) free_.pop_back();
+  peak_ = in_use_;
 }
 
 void ByteBuffer::write(uint64_t offset, std::span<const uint8_t> data) {

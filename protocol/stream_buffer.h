@@ -22,18 +22,23 @@ class ChunkPool {
  public:
   using Chunk = std::array<uint8_t, stream_chunk_size>;
 
-  // Keeps at most `max_free` idle chunks for reuse; frees the rest.
-  explicit ChunkPool(size_t max_free = 64) : max_free_(max_free) {}
+  // Keeps idle chunks for reuse, up to the most that were in use at once
+  // since the last trim() (a transfer's buffers swing by megabytes as windows
+  // open and bursts arrive) and at least `min_free`.
+  explicit ChunkPool(size_t min_free = 64) : min_free_(min_free) {}
 
   std::unique_ptr<Chunk> take();
   void give(std::unique_ptr<Chunk> chunk);
+  // Frees idle chunks beyond max(min_free, in use): when a stream ends.
+  void trim();
 
   size_t in_use() const { return in_use_; }  // chunks held by buffers
   size_t idle() const { return free_.size(); }
 
  private:
-  size_t max_free_;
+  size_t min_free_;
   size_t in_use_ = 0;
+  size_t peak_ = 0;  // most in use at once since the last trim()
   std::vector<std::unique_ptr<Chunk>> free_;
 };
 

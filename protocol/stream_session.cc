@@ -229,6 +229,7 @@ StreamCounters StreamSession::counters() const {
   c.streams = m.streams.counters();
   c.open_streams = m.streams.open_streams();
   c.buffered_bytes = m.streams.buffered_bytes();
+  c.pooled_bytes = m.streams.pooled_bytes();
   c.congestion_events = m.congestion.congestion_events();
   c.srtt_us = m.recovery.rtt().smoothed;
   c.min_rtt_us = m.recovery.rtt().min;

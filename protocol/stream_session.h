@@ -48,6 +48,7 @@ struct StreamCounters {
   StreamSetCounters streams;
   uint64_t open_streams = 0;
   uint64_t buffered_bytes = 0;  // memory held by stream buffers
+  uint64_t pooled_bytes = 0;    // ... and idle, kept for reuse (at most the peak in use)
   uint64_t packets_sent = 0;
   uint64_t packets_received = 0;
   uint64_t packets_lost = 0;

@@ -226,6 +226,7 @@ void StreamSet::maybe_close(uint64_t id) {
   }
   ++counters_.closed;
   streams_.erase(id);
+  pool_.trim();
 }
 
 // ---- frames from the peer ----

@@ -97,6 +97,7 @@ class StreamSet {
 
   size_t open_streams() const { return streams_.size(); }
   uint64_t buffered_bytes() const;  // chunks held by all streams' buffers
+  uint64_t pooled_bytes() const { return pool_.idle() * stream_chunk_size; }  // kept for reuse
   const StreamSetCounters& counters() const { return counters_; }
   const StreamConfig& config() const { return config_; }
 

@@ -58,12 +58,18 @@ TEST_CASE("released chunks go back to the pool and are reused") {
   CHECK(pool.idle() == 2);
 }
 
-TEST_CASE("the pool keeps at most its bound of idle chunks") {
+TEST_CASE("the pool keeps idle chunks up to its peak use, and its minimum after a trim") {
   ChunkPool pool(2);
-  {
-    ByteBuffer b(pool);
-    b.write(0, seq(5 * stream_chunk_size, 0));
-  }
-  CHECK(pool.idle() == 2);
+  ByteBuffer a(pool), b(pool);
+  a.write(0, seq(10 * stream_chunk_size, 0));
+  b.write(0, seq(6 * stream_chunk_size, 0));
+  a.clear();
+  b.clear();
   CHECK(pool.in_use() == 0);
+  CHECK(pool.idle() == 16);  // a burst this size will likely come again
+  a.write(0, seq(16 * stream_chunk_size, 0));
+  CHECK(pool.idle() == 0);
+  a.clear();
+  pool.trim();
+  CHECK(pool.idle() == 2);
 }
