@@ -61,6 +61,7 @@ class Stream {
   bool send_done() const;
 
   uint64_t written() const { return written_; }
+  uint64_t sent() const { return sent_; }
   uint64_t unacked() const { return reset_out_ ? 0 : written_ - acked_low_; }
   bool fin_written() const { return fin_written_; }
   bool reset_out() const { return reset_out_; }

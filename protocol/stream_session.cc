@@ -67,6 +67,7 @@ struct StreamSession::Impl final : RecoverySink {
   void outcome(uint64_t now, const RecoveryOutcome& out) {
     counters.packets_lost += out.lost_packets;
     congestion.on_outcome(now, out, recovery.rtt());
+    streams.set_unsent_limit(2 * congestion.window());
   }
   Result<void, StreamDrop> apply(const Frame& f, uint64_t now, bool& eliciting);
   void run_timers(uint64_t now);

@@ -55,6 +55,20 @@ uint64_t StreamSet::connection_credit() const {
   return std::min(by_peer, by_memory);
 }
 
+uint64_t StreamSet::connection_share(const Stream& s) const {
+  const uint64_t credit = connection_credit();
+  // The last of the connection's credit is for streams holding little, so a
+  // bulk stream cannot starve a keystroke in another.
+  if (s.unacked() < connection_reserve) return credit;
+  return credit > connection_reserve ? credit - connection_reserve : 0;
+}
+
+uint64_t StreamSet::credit(const Stream& s) const {
+  const uint64_t unsent = s.written() - s.sent();
+  const uint64_t by_backlog = unsent_limit_ > unsent ? unsent_limit_ - unsent : 0;
+  return std::min({s.send_credit(config_), connection_share(s), by_backlog});
+}
+
 uint64_t StreamSet::buffered_bytes() const { return pool_.in_use() * stream_chunk_size; }
 
 // ---- the application ----
@@ -73,12 +87,10 @@ std::optional<uint64_t> StreamSet::open() {
 size_t StreamSet::write(uint64_t id, std::span<const uint8_t> data) {
   Stream* s = find(id);
   if (!s || data.empty()) return 0;
-  const uint64_t by_stream = s->send_credit(config_);
-  const uint64_t by_connection = connection_credit();
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), std::min(by_stream, by_connection)));
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), credit(*s)));
   if (n < data.size() && !s->reset_out() && !s->fin_written()) {
     s->write_blocked = true;
-    if (by_connection <= by_stream && !s->in_blocked_list) {
+    if (connection_share(*s) <= s->send_credit(config_) && !s->in_blocked_list) {
       connection_blocked_ = true;
       s->in_blocked_list = true;
       blocked_.push_back(id);
@@ -94,7 +106,7 @@ size_t StreamSet::write(uint64_t id, std::span<const uint8_t> data) {
 
 uint64_t StreamSet::writable(uint64_t id) const {
   const Stream* s = find(id);
-  return s ? std::min(s->send_credit(config_), connection_credit()) : 0;
+  return s ? credit(*s) : 0;
 }
 
 void StreamSet::finish(uint64_t id) {
@@ -182,7 +194,7 @@ void StreamSet::notify_readable(Stream& s) {
 }
 
 void StreamSet::notify_writable(Stream& s) {
-  if (!s.write_blocked || std::min(s.send_credit(config_), connection_credit()) == 0) return;
+  if (!s.write_blocked || credit(s) == 0) return;
   s.write_blocked = false;
   if (!s.announced || s.writable_queued) return;
   s.writable_queued = true;
@@ -449,7 +461,8 @@ void StreamSet::fill_data(wire::Writer& w, std::vector<uint8_t>& out, size_t lim
     }
     log.add({SentKind::stream, c->fin, static_cast<uint32_t>(c->length), id, c->offset});
     (c->again ? counters_.bytes_retransmitted : counters_.bytes_sent) += c->length;
-    queue_send(*s);  // round-robin: to the back, if it has more
+    notify_writable(*s);  // its backlog shrank
+    queue_send(*s);       // round-robin: to the back, if it has more
   }
 }
 

@@ -6,6 +6,7 @@
 // go out through fill(), which writes them into a packet.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -92,6 +93,10 @@ class StreamSet {
 
   // ---- frames to the peer ----
   bool wants_to_send() const;
+  // How much written but unsent data one stream may hold: a couple of
+  // congestion windows, as a TCP send buffer is sized, so writes wait for
+  // the network instead of queueing the whole flow-control window.
+  void set_unsent_limit(uint64_t bytes) { unsent_limit_ = std::max(bytes, min_unsent_limit); }
   // Appends frames to `out` while it stays within `limit` bytes.
   void fill(std::vector<uint8_t>& out, size_t limit, uint64_t now, uint64_t srtt, FrameLog& log);
 
@@ -101,6 +106,9 @@ class StreamSet {
   const StreamSetCounters& counters() const { return counters_; }
   const StreamConfig& config() const { return config_; }
 
+  static constexpr uint64_t min_unsent_limit = 64 << 10;
+  static constexpr uint64_t connection_reserve = 64 << 10;
+
  private:
   Stream* find(uint64_t id);
   const Stream* find(uint64_t id) const;
@@ -108,6 +116,8 @@ class StreamSet {
   Stream& create(uint64_t id);
   bool is_local(uint64_t id) const { return (id & 1) == static_cast<uint64_t>(role_); }
   uint64_t connection_credit() const;
+  uint64_t connection_share(const Stream& s) const;
+  uint64_t credit(const Stream& s) const;  // what write() takes now
   void push(StreamEvent::Kind kind, uint64_t id, uint64_t code = 0);
   void notify_readable(Stream& s);
   void notify_writable(Stream& s);
@@ -140,6 +150,7 @@ class StreamSet {
   uint64_t total_written_ = 0;
   uint64_t total_unacked_ = 0;
   bool connection_blocked_ = false;
+  uint64_t unsent_limit_ = min_unsent_limit;
 
   // Receiving, connection-wide.
   uint64_t received_ = 0;  // sum of every stream's highest offset

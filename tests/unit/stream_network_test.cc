@@ -1,6 +1,7 @@
 // Stream transfers over a simulated network (tests/unit/stream_sim.h).
 #include <doctest/doctest.h>
 
+#include "protocol/ledbat.h"
 #include "tests/unit/stream_sim.h"
 
 using namespace roam;
@@ -197,4 +198,53 @@ TEST_CASE("after a 20 s outage the transfer moves again within a round trip and 
   CHECK(clean <= 50'000 + 100'000);
   // A lost probe (or its ack) costs one more probe interval.
   CHECK(lossy <= 50'000 + 100'000 + stream_timing::probe_cap_us);
+}
+
+TEST_CASE("attack: a bulk transfer must not hold back a keystroke in another stream") {
+  StreamSim sim(bad_path(), bad_path());
+  sim.timer_granularity = 1000;
+  (void)sim.client_app.send(uint64_t{1} << 30);
+  REQUIRE_FALSE(sim.run(sim.now + 3'000'000, [] { return false; }));
+  const uint64_t keys = *sim.client.open();  // written by the test, not the harness
+  std::vector<double> delays;
+  for (int i = 0; i < 50; ++i) {
+    const uint8_t key = static_cast<uint8_t>('a' + i % 26);
+    REQUIRE(sim.client.write(keys, std::span(&key, 1)) == 1);
+    const uint64_t typed = sim.now;
+    REQUIRE(sim.run(sim.now + 2'000'000, [&] {
+      auto it = sim.server_app.in.find(keys);
+      return it != sim.server_app.in.end() && it->second.got == static_cast<uint64_t>(i + 1);
+    }));
+    delays.push_back(static_cast<double>(sim.now - typed) / 1000);
+    REQUIRE_FALSE(sim.run(sim.now + 100'000, [] { return false; }));
+  }
+  const double p90 = percentile(delays, 0.9);
+  MESSAGE("a key in its own stream beside a bulk one: p50 " << percentile(delays, 0.5) << " ms, p90 " << p90
+                                                           << " ms one way (25 ms path)");
+  // One way, plus the queue the bulk flow keeps (the target), plus slack.
+  CHECK(p90 <= 25 + static_cast<double>(ledbat_params::target_us) / 1000 + 10);
+}
+
+TEST_CASE("bulk both ways at once: both finish, and the two queues together stay near the target") {
+  StreamSim sim(bad_path(), bad_path());
+  sim.timer_granularity = 1000;
+  const uint64_t bytes = 10 << 20;
+  const uint64_t up = sim.client_app.send(bytes);
+  const uint64_t down = sim.server_app.send(bytes);
+  std::vector<double> round_trip_queue;
+  uint64_t next = sim.now + 3'000'000;
+  sim.each_step = [&] {
+    for (; next <= sim.now; next += 1000) {
+      const relay::Time t(static_cast<int64_t>(sim.now));
+      round_trip_queue.push_back(static_cast<double>((sim.up.backlog(t) + sim.down.backlog(t)).count()) / 1000);
+    }
+  };
+  auto done = [&](StreamApp& app, uint64_t id) {
+    auto it = app.in.find(id);
+    return it != app.in.end() && it->second.eof && it->second.got == bytes && !it->second.corrupt;
+  };
+  REQUIRE(sim.run(sim.now + 120'000'000, [&] { return done(sim.server_app, up) && done(sim.client_app, down); }));
+  MESSAGE("both ways: queue up + down p50 " << percentile(round_trip_queue, 0.5) << " p90 "
+                                            << percentile(round_trip_queue, 0.9) << " ms");
+  CHECK(percentile(round_trip_queue, 0.9) <= 30);
 }
