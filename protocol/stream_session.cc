@@ -1,6 +1,7 @@
 #include "protocol/stream_session.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "protocol/ledbat.h"
 #include "protocol/stream_acks.h"
@@ -23,8 +24,7 @@ StreamDrop drop_for(StreamError e) {
   return StreamDrop::malformed;
 }
 
-// The smallest packet worth building: header, a frame and some data.
-constexpr size_t min_packet = 32;
+
 // Data in each probe after the first of a backoff.
 constexpr size_t small_probe = 256;
 
@@ -156,7 +156,7 @@ Result<void, StreamDrop> StreamSession::receive(std::span<const uint8_t> packet,
 bool StreamSession::produce(uint64_t now, size_t max_size, std::vector<uint8_t>& out) {
   Impl& m = *impl_;
   out.clear();
-  if (max_size < min_packet) return false;
+  if (max_size < min_stream_packet) return false;
   m.run_timers(now);
   const bool probe = m.recovery.probe_due();
   // Deep in a backoff the link is probably down: keep probes small.

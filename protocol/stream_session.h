@@ -28,6 +28,9 @@ namespace roam {
 
 // Room for a layer tag beside the stream packet in a datagram's payload.
 inline constexpr size_t default_stream_packet_size = max_datagram_payload - 4;
+// produce() builds nothing smaller: below this, control frames and a useful
+// piece of data may not fit, so next_wakeup() assumes at least this much room.
+inline constexpr size_t min_stream_packet = 128;
 
 // Why a packet was dropped (unacknowledged, so an honest sender resends).
 enum class StreamDrop : uint8_t {
@@ -94,8 +97,9 @@ class StreamSession {
 
   // ---- the network ----
   Result<void, StreamDrop> receive(std::span<const uint8_t> packet, uint64_t now);
-  // The next packet, at most max_size bytes, into `out` (cleared first), if
-  // acknowledgements, probes, the congestion window and the pacer allow one.
+  // The next packet, at most max_size bytes (at least min_stream_packet),
+  // into `out` (cleared first), if acknowledgements, probes, the congestion
+  // window and the pacer allow one.
   bool produce(uint64_t now, size_t max_size, std::vector<uint8_t>& out);
   // When produce() should next be called, if anything is pending.
   std::optional<uint64_t> next_wakeup(uint64_t now) const;

@@ -314,3 +314,26 @@ TEST_CASE("after a roam the path is measured afresh and in-flight data is probed
   // Still moving at more than a trickle: at least a few MB in those 10 s.
   CHECK(sim.server_app.in[id].got - got > (4 << 20));
 }
+
+TEST_CASE("whenever next_wakeup says now, produce with the smallest room makes progress") {
+  StreamSim sim(path(5), path(5));
+  sim.packet_size = min_stream_packet;
+  const uint64_t id = sim.client_app.send(200'000);
+  uint64_t idle_calls = 0;
+  sim.each_step = [&] {
+    for (StreamSession* s : {&sim.client, &sim.server}) {
+      std::vector<uint8_t> out;
+      auto w = s->next_wakeup(sim.now);
+      if (!w || *w > sim.now) continue;
+      if (!s->produce(sim.now, min_stream_packet, out)) ++idle_calls;
+      else (s == &sim.client ? sim.up : sim.down).submit(relay::Time(static_cast<int64_t>(sim.now)), out);
+    }
+  };
+  REQUIRE(sim.run(sim.now + 30'000'000, [&] {
+    auto it = sim.server_app.in.find(id);
+    return it != sim.server_app.in.end() && it->second.eof;
+  }));
+  CHECK(idle_calls == 0);
+  CHECK_FALSE(sim.server_app.in[id].corrupt);
+  CHECK(sim.server.counters().drops_total() == 0);
+}
