@@ -203,14 +203,18 @@ void StreamSet::notify_writable(Stream& s) {
 
 void StreamSet::notify_connection_writable() {
   if (!connection_blocked_ || connection_credit() == 0) return;
-  connection_blocked_ = false;
-  while (!blocked_.empty()) {
-    Stream* s = find(blocked_.front());
+  for (size_t n = blocked_.size(); n > 0; --n) {
+    const uint64_t id = blocked_.front();
     blocked_.pop_front();
+    Stream* s = find(id);
     if (!s) continue;
-    s->in_blocked_list = false;
     notify_writable(*s);
+    // Still held back by the connection (its reserve, say): keep waiting for
+    // the next MAX_DATA. Held back by its own limits: those wake it.
+    if (s->write_blocked && connection_share(*s) == 0) blocked_.push_back(id);
+    else s->in_blocked_list = false;
   }
+  connection_blocked_ = !blocked_.empty();
 }
 
 void StreamSet::queue_send(Stream& s) {
@@ -339,13 +343,18 @@ void StreamSet::on_max_streams(uint64_t max) {
 void StreamSet::on_frame_acked(const SentFrame& f) {
   Stream* s = find(f.stream);
   switch (f.kind) {
-    case SentKind::stream:
+    case SentKind::stream: {
       if (!s) return;
+      // Acknowledgements free connection credit only when memory, not the
+      // peer's MAX_DATA, is what holds writers back.
+      const bool memory_bound =
+          config_.max_connection_window - total_unacked_ <= peer_max_data_ - total_written_;
       account(*s, [&] { s->on_acked(f.offset, f.length, f.fin); });
       notify_writable(*s);
-      notify_connection_writable();
+      if (memory_bound) notify_connection_writable();
       maybe_close(f.stream);
       return;
+    }
     case SentKind::reset_stream:
       if (!s) return;
       s->reset_out_acked = true;

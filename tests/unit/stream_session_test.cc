@@ -149,6 +149,46 @@ TEST_CASE("attack: a slow reader holds the sender's memory to the window") {
   CHECK_FALSE(sim.server_app.in[id].corrupt);
 }
 
+TEST_CASE("streams waiting for connection credit are all told when it comes") {
+  StreamSim sim(path(10), path(10));
+  // Six writers share the connection window; the reader takes everything
+  // every 200 ms, so between reads all is acknowledged and every writer
+  // waits for MAX_DATA, which must wake each of them.
+  sim.server_app.read_interval_us = 200'000;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(sim.client_app.send(1 << 20));
+  REQUIRE(sim.run(sim.now + 120'000'000, [&] {
+    for (uint64_t id : ids) {
+      auto it = sim.server_app.in.find(id);
+      if (it == sim.server_app.in.end() || !it->second.eof) return false;
+    }
+    return true;
+  }));
+  for (uint64_t id : ids) {
+    CHECK(sim.server_app.in[id].got == 1 << 20);
+    CHECK_FALSE(sim.server_app.in[id].corrupt);
+  }
+}
+
+TEST_CASE("streams held back by connection credit alone are woken by MAX_DATA") {
+  // Stream windows far larger than the connection's: only MAX_DATA, never
+  // MAX_STREAM_DATA, can let the writers go on.
+  StreamConfig config;
+  config.initial_stream_window = config.max_stream_window = 4 << 20;
+  config.initial_connection_window = config.max_connection_window = 256 << 10;
+  StreamSim sim(path(10), path(10), config);
+  sim.server_app.read_interval_us = 200'000;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(sim.client_app.send(1 << 20));
+  REQUIRE(sim.run(sim.now + 120'000'000, [&] {
+    for (uint64_t id : ids) {
+      auto it = sim.server_app.in.find(id);
+      if (it == sim.server_app.in.end() || !it->second.eof) return false;
+    }
+    return true;
+  }));
+}
+
 TEST_CASE("attack: a peer opening thousands of streams is held to the cap") {
   StreamSim sim(path(5), path(5));
   const uint64_t cap = StreamConfig{}.initial_max_streams;

@@ -34,6 +34,7 @@ struct StreamApp {
     uint64_t total = 0;
     uint64_t written = 0;
     bool finished = false;
+    bool blocked = false;  // a write fell short: wait for the writable event, as a TCP reader would
   };
   struct Incoming {
     uint64_t got = 0;
@@ -49,6 +50,8 @@ struct StreamApp {
   // Bytes the reader takes per millisecond (0: all there is).
   uint64_t read_per_ms = 0;
   uint64_t read_budget = 0, budget_at = 0;
+  // Reads only this often (0: at every step), everything there is then.
+  uint64_t read_interval_us = 0, next_read = 0;
   bool finish_after_eof = true;  // answer the peer's FIN with ours
   bool active = true;            // false: the test drives the session itself
   std::array<uint64_t, 6> events{};
@@ -66,12 +69,12 @@ struct StreamApp {
   void pump_writes() {
     std::array<uint8_t, 16384> chunk;
     for (auto& [id, o] : out) {
-      while (o.written < o.total) {
+      while (o.written < o.total && !o.blocked) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), o.total - o.written));
         for (size_t i = 0; i < n; ++i) chunk[i] = pattern_byte(id, o.written + i);
         const size_t took = session.write(id, std::span(chunk.data(), n));
         o.written += took;
-        if (took < n) break;
+        o.blocked = took < n;
       }
       if (o.written == o.total && !o.finished) {
         session.finish(id);
@@ -81,6 +84,10 @@ struct StreamApp {
   }
 
   void pump_reads(uint64_t now) {
+    if (read_interval_us) {
+      if (now < next_read) return;
+      next_read = now + read_interval_us;
+    }
     if (read_per_ms) {
       const uint64_t ms = now / 1000;
       if (ms > budget_at) read_budget = std::min(read_budget + (ms - budget_at) * read_per_ms, 64 * read_per_ms);
@@ -112,6 +119,8 @@ struct StreamApp {
       ++events[static_cast<size_t>(e.kind)];
       if (e.kind == StreamEvent::Kind::opened) in[e.stream];
       if (e.kind == StreamEvent::Kind::reset) resets.push_back(e.stream);
+      if (e.kind == StreamEvent::Kind::writable)
+        if (auto it = out.find(e.stream); it != out.end()) it->second.blocked = false;
     }
   }
 
