@@ -202,6 +202,16 @@ RecoveryOutcome StreamRecovery::on_timer(uint64_t now, RecoverySink& sink) {
   return out;
 }
 
+RecoveryOutcome StreamRecovery::forget_excess(RecoverySink& sink) {
+  RecoveryOutcome out;
+  out.in_flight_before = bytes_in_flight_;
+  while (sent_.size() > max_tracked_packets) {
+    if (sent_.front().state == State::outstanding) lose(sent_.front(), sink, out);
+    pop_settled();
+  }
+  return out;
+}
+
 void StreamRecovery::on_peer_heard(uint64_t now) {
   last_heard_ = now;
   if (heard_probe_armed_ && eliciting_in_flight_ > 0) {

@@ -33,6 +33,11 @@ inline constexpr uint64_t long_silence_us = 60'000'000;
 inline constexpr uint64_t long_probe_cap_us = 1'000'000;
 }  // namespace stream_timing
 
+// Sent packets remembered at most (about 2 MB of records): a peer that never
+// acknowledges cannot make us remember more; the oldest are then given up as
+// lost. A 16 MiB window of full packets needs about 14,000.
+inline constexpr size_t max_tracked_packets = 32768;
+
 // What a packet carried that must be acted on when it is acknowledged or lost.
 enum class SentKind : uint8_t { stream, reset_stream, max_stream_data, max_data, max_streams };
 
@@ -96,6 +101,8 @@ class StreamRecovery {
   // When on_timer() should run: a loss deadline or a probe timeout.
   std::optional<uint64_t> timer() const;
   RecoveryOutcome on_timer(uint64_t now, RecoverySink& sink);
+  // Gives up the oldest packets beyond max_tracked_packets as lost.
+  RecoveryOutcome forget_excess(RecoverySink& sink);
 
   // A probe is owed: send one ack-eliciting packet, whatever the window says.
   bool probe_due() const { return probes_owed_ > 0; }

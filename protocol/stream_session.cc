@@ -110,6 +110,7 @@ Result<void, StreamDrop> StreamSession::Impl::apply(const Frame& f, uint64_t now
 void StreamSession::Impl::run_timers(uint64_t now) {
   const auto due = recovery.timer();
   if (due && now >= *due) outcome(now, recovery.on_timer(now, *this));
+  if (recovery.tracked_packets() > max_tracked_packets) outcome(now, recovery.forget_excess(*this));
 }
 
 StreamSession::StreamSession(StreamRole role, const StreamConfig& config, size_t packet_size)
@@ -237,6 +238,7 @@ StreamCounters StreamSession::counters() const {
   c.queueing_delay_us = m.congestion.queueing_delay();
   c.window_bytes = m.congestion.window();
   c.in_flight_bytes = m.recovery.bytes_in_flight();
+  c.tracked_packets = m.recovery.tracked_packets();
   return c;
 }
 

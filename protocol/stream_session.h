@@ -65,6 +65,7 @@ struct StreamCounters {
   uint64_t queueing_delay_us = 0;
   uint64_t window_bytes = 0;
   uint64_t in_flight_bytes = 0;
+  uint64_t tracked_packets = 0;  // sent packets remembered until acknowledged or lost
 };
 
 class StreamSession {

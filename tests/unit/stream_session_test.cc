@@ -377,3 +377,18 @@ TEST_CASE("whenever next_wakeup says now, produce with the smallest room makes p
   CHECK_FALSE(sim.server_app.in[id].corrupt);
   CHECK(sim.server.counters().drops_total() == 0);
 }
+
+TEST_CASE("attack: a peer that pings forever and never acknowledges cannot grow our records") {
+  StreamSession client(StreamRole::client);
+  std::vector<uint8_t> out;
+  uint64_t now = now0, sent = 0;
+  for (uint64_t n = 0; n < 400'000; ++n) {
+    REQUIRE(client.receive(packet(n, [](wire::Writer& w) { encode_ping(w); }), now));
+    while (client.produce(now, default_stream_packet_size, out)) ++sent;
+    now += 100;
+  }
+  const auto c = client.counters();
+  MESSAGE(sent << " ACK-only packets sent, " << c.tracked_packets << " still tracked");
+  CHECK(sent > max_tracked_packets);
+  CHECK(c.tracked_packets <= max_tracked_packets);
+}
