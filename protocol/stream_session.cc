@@ -134,6 +134,7 @@ Result<void, StreamDrop> StreamSession::receive(std::span<const uint8_t> packet,
   wire::Reader in(packet);
   auto header = decode_packet_header(in);
   if (!header) return m.drop(header.error() == Errc::bad_version ? StreamDrop::bad_version : StreamDrop::malformed);
+  if (in.remaining() == 0) return m.drop(StreamDrop::malformed);  // no frame at all
   // Decode everything before acting on anything: a malformed packet changes nothing.
   {
     wire::Reader scan = in;

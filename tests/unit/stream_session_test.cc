@@ -332,6 +332,10 @@ TEST_CASE("attack: a malformed packet changes nothing, even after a valid frame"
   wrong_version[0] = 2;
   CHECK_FALSE(server.receive(wrong_version, now0));
   CHECK(drops(server, StreamDrop::bad_version) == 1);
+  // A header with no frame, and nothing at all.
+  CHECK_FALSE(server.receive(packet(2, [](wire::Writer&) {}), now0));
+  CHECK_FALSE(server.receive(std::span<const uint8_t>{}, now0));
+  CHECK(drops(server, StreamDrop::malformed) == 3);
 }
 
 TEST_CASE("after a roam the path is measured afresh and in-flight data is probed at once") {
