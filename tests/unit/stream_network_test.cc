@@ -27,7 +27,6 @@ TEST_CASE("a transfer arrives byte for byte on a clean link") {
     return it != sim.server_app.in.end() && it->second.eof;
   });
   CHECK(done);
-  MESSAGE("steps " << sim.steps << " datagrams " << sim.datagrams << " t " << sim.now);
   CHECK(sim.server_app.in[id].got == 1 << 20);
   CHECK_FALSE(sim.server_app.in[id].corrupt);
 }
