@@ -44,13 +44,16 @@ uint16_t Connection::timestamp_reply(uint64_t now) const {
   return static_cast<uint16_t>(*peer_timestamp_ + (now - peer_timestamp_at_));
 }
 
-void Connection::send(const Instruction& instruction, uint64_t now, const Emit& emit) {
+Result<void> Connection::send(const Instruction& instruction, uint64_t now, const Emit& emit) {
   plain_.clear();
   encode(instruction, plain_);
   packed_.clear();
   compressor_.pack(plain_, packed_);
   auto fragments = fragmenter_.split(packed_, max_datagram_payload);
-  if (!fragments) return;  // over 4 MiB: the state layer never builds such a diff
+  if (!fragments) {
+    ++unsendable_;
+    return fail(fragments.error());
+  }
   const uint16_t reply = timestamp_reply(now);
   for (const Fragment& f : *fragments) {
     fragment_.clear();
@@ -59,10 +62,11 @@ void Connection::send(const Instruction& instruction, uint64_t now, const Emit& 
     uint16_t ts = ts16(now);
     if (ts == 0xffff) ts = 0;
     auto sealed = codec_.seal(ts, reply, fragment_);
-    if (!sealed) return;  // sequence numbers exhausted: 2^63 datagrams
+    if (!sealed) return fail(sealed.error());  // sequence numbers exhausted: 2^63 datagrams
     emit(*sealed);
   }
   if (reply != 0xffff) peer_timestamp_.reset();  // echo each timestamp once
+  return {};
 }
 
 Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagram, uint64_t now) {
@@ -94,7 +98,12 @@ Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagra
   }
   auto instruction = decode_instruction(unpacked_);
   if (!instruction) {
-    ++drops_.malformed;
+    if (instruction.error() == Errc::bad_version) {
+      ++drops_.bad_version;
+      peer_version_ = unpacked_.front();
+    } else {
+      ++drops_.malformed;
+    }
     return fail(instruction.error());
   }
   arrival.instruction = std::move(*instruction);
