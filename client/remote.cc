@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "protocol/instruction.h"
 
 namespace roam::client {
 
@@ -161,11 +160,10 @@ Result<ConnectTarget, std::string> bootstrap_ssh(const RemoteOptions& options, c
   if (at == std::string_view::npos) return fail(fmt::format("{} did not answer with a ROAM CONNECT line", host));
   auto target = parse_connect_line(out.substr(at, out.find('\n', at) - at));
   if (!target) return fail(fmt::format("malformed ROAM CONNECT line from {}", host));
-  if (target->protocol != protocol_version)
-    return fail(fmt::format("the roam-server on {} speaks protocol {}, this roam speaks {}", host, target->protocol,
-                            protocol_version));
+  if (auto ok = check_protocol(*target, "on " + host); !ok) return fail(ok.error());
   target->host = target->addr.empty() ? host : target->addr;
   target->label = host;
+  target->reattach = "roam attach " + where.host + ":" + where.name;
   return target;
 }
 
