@@ -9,6 +9,7 @@
 #include "client/spawn.h"
 #include "protocol/crypto.h"
 #include "protocol/datagram.h"
+#include "protocol/instruction.h"
 
 namespace roam::client {
 
@@ -64,11 +65,25 @@ Result<ConnectTarget, std::string> parse_connect_line(std::string_view line) {
       const auto v = f.substr(6);
       auto r = std::from_chars(v.data(), v.data() + v.size(), t.protocol);
       if (r.ec != std::errc{} || r.ptr != v.data() + v.size()) return fail(std::string("malformed ROAM CONNECT line"));
+    } else if (f.starts_with("pid=")) {
+      const auto v = f.substr(4);
+      auto r = std::from_chars(v.data(), v.data() + v.size(), t.daemon_pid);
+      if (r.ec != std::errc{} || r.ptr != v.data() + v.size() || t.daemon_pid < 0)
+        return fail(std::string("malformed ROAM CONNECT line"));
     } else if (f.starts_with("addr=")) {
       t.addr = std::string(f.substr(5));
     }
   }
   return t;
+}
+
+std::string version_mismatch(std::string_view where, int theirs) {
+  return fmt::format("the roam-server {} speaks protocol {}, this roam speaks {}", where, theirs, protocol_version);
+}
+
+Result<void, std::string> check_protocol(const ConnectTarget& target, std::string_view where) {
+  if (target.protocol != protocol_version) return fail(version_mismatch(where, target.protocol));
+  return {};
 }
 
 Result<ConnectTarget, std::string> bootstrap_local(const std::string& server, const std::string& name, int cols,
@@ -88,7 +103,10 @@ Result<ConnectTarget, std::string> bootstrap_local(const std::string& server, co
   const std::string& text = ran->out;
   auto target = parse_connect_line(text);
   if (!target) return fail(fmt::format("{} from {}", target.error(), server));
+  if (auto ok = check_protocol(*target, "at " + server); !ok) return fail(ok.error());
   target->host = "127.0.0.1";
+  target->local = true;
+  target->reattach = "roam attach " + name;
   return target;
 }
 

@@ -46,6 +46,7 @@ inside a session:
   Ctrl-^ d (or .)   detach; the session lives on
   Ctrl-^ [ (or PgUp)  the history pager: PgUp/PgDn, j/k, g/G, / and ? search,
                     n/N next match, v/y copy a range or line, q leaves
+  Ctrl-^ Ctrl-Z     suspend roam (fg brings it back)
   Ctrl-^ ^          send a literal Ctrl-^
   Ctrl-^ ?          show the keys
   Ctrl-L            repaint the screen (and pass Ctrl-L on)

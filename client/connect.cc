@@ -15,11 +15,16 @@
 #include "client/display.h"
 #include "client/escape.h"
 #include "client/history_cache.h"
+#include "client/input_queue.h"
 #include "client/native_scrollback.h"
 #include "client/pager.h"
+#include "client/status_bar.h"
 #include "client/tty.h"
+#include "client/tty_writer.h"
+#include "client/udp_link.h"
 #include "protocol/base64.h"
 #include "protocol/host_state.h"
+#include "protocol/instruction.h"
 #include "protocol/transport.h"
 #include "protocol/user_state.h"
 #include "protocol/uv_handle.h"
@@ -33,31 +38,33 @@ namespace {
 constexpr uint64_t first_reply_timeout = 10'000;
 // How long a detach waits for the server to confirm it.
 constexpr uint64_t detach_timeout = 2'000;
+// A client ended by a signal or a closed terminal tells the server it is
+// leaving and waits this long for the answer, saying it again meanwhile.
+constexpr uint64_t leave_timeout = 500;
+constexpr uint64_t leave_resend_ms = 100;
 // After the session ended, time to acknowledge the final screen.
 constexpr uint64_t exit_ack_time = 300;
 constexpr uint64_t help_shown_ms = 4'000;
-// Silence from the server this long shows the "last contact" bar.
-constexpr uint64_t contact_warning_ms = 6'500;
 // Silence this long moves us to a new local port: a NAT mapping may have
 // been lost (a laptop's sleep) and the old port would never hear back.
 constexpr uint64_t rebind_after_ms = 10'000;
-// The old socket stays open this long for datagrams already on their way.
-constexpr uint64_t old_socket_linger_ms = 5'000;
 // A loop iteration this much later than the timers asked for means the
 // process was stopped or the machine slept.
 constexpr uint64_t clock_jump_ms = 5'000;
+// Silence this long makes a client of a daemon on this machine check, once
+// a second, that the daemon still runs (the server heartbeats every 3 s).
+constexpr uint64_t daemon_check_ms = 3'000;
 
 // History lines the client keeps for the pager and the native scrollback.
 constexpr size_t cached_lines = 10'000;
 
-constexpr std::string_view help_line =
-    " roam: Ctrl-^ d detach | Ctrl-^ [ history | Ctrl-^ ^ send Ctrl-^ | Ctrl-L repaint | Ctrl-^ ? this help ";
-
-void write_all(int fd, std::string_view s) {
+// For the last words, once the terminal is blocking again; a terminal that
+// is gone cannot be told anything.
+void say(int fd, std::string_view s) {
   while (!s.empty()) {
     const ssize_t n = ::write(fd, s.data(), s.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the terminal is gone; nothing to draw on
+    if (n <= 0) return;
     s.remove_prefix(static_cast<size_t>(n));
   }
 }
@@ -81,7 +88,7 @@ class Client {
       : target_(target),
         name_(name),
         options_(options),
-        server_(server),
+        link_(&loop_, server),
         transport_(key, target.conn_id, crypto::Direction::to_server),
         cache_(cached_lines,
                [this](uint64_t from, uint64_t to, bool urgent) {
@@ -95,14 +102,11 @@ class Client {
   }
 
   ~Client() {
-    udp_.close();
-    old_udp_.close();
-    cont_.close();
+    link_.close();
+    if (writer_) writer_->close();
     stdin_.close();
     timer_.close();
-    winch_.close();
-    term_.close();
-    hup_.close();
+    for (auto* h : {&winch_, &term_, &hup_, &cont_, &tstp_}) h->close();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   }
@@ -111,51 +115,31 @@ class Client {
     const auto size = terminal_size(STDOUT_FILENO).value_or(TerminalSize{});
     display_.emplace(size.cols, size.rows);
     transport_.local().push_resize(size.cols, size.rows);
-    if (auto ok = start_io(); !ok) {
-      fmt::print(stderr, "roam: {}\n", ok.error());
-      return 1;
-    }
-    {
-      RawMode raw(STDIN_FILENO);
-      write_all(STDOUT_FILENO, display_->open());
-      started_at_ = uv_now(&loop_);
-      service();
-      uv_run(&loop_, UV_RUN_DEFAULT);
-      write_all(STDOUT_FILENO, display_->close());
-    }
+    // Before the watchers make the terminal non-blocking.
+    flags_.emplace(STDIN_FILENO);
+    start_io();
+    raw_.emplace(STDIN_FILENO);
+    writer_->write(display_->open());
+    started_at_ = uv_now(&loop_);
+    service();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    give_back_terminal();
+    raw_.reset();
     // The terminal is restored before we say why we stopped.
     return finish();
   }
 
  private:
-  // A UDP socket on a fresh local port, receiving into on_datagram.
-  UvHandle<uv_udp_t> open_socket() {
-    UvHandle<uv_udp_t> udp;
-    uv_udp_init_ex(&loop_, udp.get(), server_.ss_family);
-    udp.get()->data = this;
-    uv_udp_recv_start(
-        udp.get(),
-        [](uv_handle_t*, size_t, uv_buf_t* buf) {
-          static char slab[65536];
-          *buf = uv_buf_init(slab, sizeof slab);
-        },
-        [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr*, unsigned) {
-          if (n > 0) static_cast<Client*>(h->data)->on_datagram({reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(n)});
-        });
-    return udp;
-  }
-
-  // Moves to a new local port; the old socket lingers for stragglers.
-  void rebind(uint64_t now) {
-    old_udp_ = std::move(udp_);
-    old_udp_until_ = now + old_socket_linger_ms;
-    udp_ = open_socket();
-    last_rebind_ = now;
-    transport_.nudge();
-  }
-
-  Result<void, std::string> start_io() {
-    udp_ = open_socket();
+  void start_io() {
+    link_.on_datagram = [this](std::span<const uint8_t> d) { on_datagram(d); };
+    link_.on_version_notice = [this](uint8_t version) {
+      if (version != protocol_version) peer_version_ = version;
+    };
+    link_.open();
+    writer_.emplace(&loop_, STDOUT_FILENO);
+    writer_->on_drained = [this] {
+      if (draw_wanted_) draw();
+    };
     uv_poll_init(&loop_, stdin_.get(), STDIN_FILENO);
     stdin_.get()->data = this;
     uv_poll_start(stdin_.get(), UV_READABLE, [](uv_poll_t* h, int, int) { static_cast<Client*>(h->data)->on_keys(); });
@@ -167,20 +151,36 @@ class Client {
       uv_signal_start(h.get(), cb, sig);
     };
     watch(winch_, SIGWINCH, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->on_resize(); });
-    watch(term_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("terminated"); });
-    watch(hup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->stop("hung up"); });
-    // Continued after a stop (or the laptop woke): speak up at once.
-    watch(cont_, SIGCONT, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->woke(); });
-    return {};
+    watch(term_, SIGTERM, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->leave("terminated"); });
+    watch(hup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->leave("hung up"); });
+    watch(tstp_, SIGTSTP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->suspend(); });
+    // Continued after a stop (or the laptop woke): take the terminal back, speak up at once.
+    watch(cont_, SIGCONT, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->resumed(); });
+  }
+
+  // Everything queued reaches the terminal, then it gets its modes back
+  // and becomes blocking again, for our last words and the shell after us.
+  void give_back_terminal() {
+    writer_->drain();
+    writer_->write(display_->close());
+    writer_->drain();
+    flags_->restore();
   }
 
   void on_datagram(std::span<const uint8_t> d) {
     const auto got = transport_.receive(d, uv_now(&loop_));
-    if (!got.authentic) return;
+    if (!got.authentic) {
+      if (const auto v = transport_.connection().peer_version()) peer_version_ = *v;
+      return;
+    }
     heard_ = true;
     if (got.new_state) {
       take_replies();
       predict_update();
+    }
+    if (transport_.remote().server_stopping && !transport_.remote().exited) {
+      stop(Ending::server_stopped);
+      return;
     }
     if (got.new_state || overlay_shown_) draw();
     service();
@@ -208,18 +208,39 @@ class Client {
                    });
   }
 
-  void woke() {
+  // Hands the terminal to the shell (Ctrl-^ Ctrl-Z, or SIGTSTP) and stops;
+  // resumed() takes it back.
+  void suspend() {
+    if (stopped_ || suspended_) return;
+    give_back_terminal();
+    raw_->restore();
+    say(STDOUT_FILENO, "[roam is suspended]\n");
+    suspended_ = true;
+    kill(0, SIGSTOP);  // the whole job, as the terminal's own Ctrl-Z would
+  }
+
+  // SIGCONT: after our own suspend, or any stop (whoever had the terminal
+  // meanwhile may have changed its modes), or the laptop woke.
+  void resumed() {
     uv_update_time(&loop_);
+    if (!stopped_) {
+      flags_->non_blocking();
+      raw_->enter();
+      if (suspended_) writer_->write(display_->open());
+      display_->invalidate();
+      suspended_ = false;
+      draw();
+    }
     transport_.nudge();
     service();
   }
 
   void on_keys() {
-    char buf[4096];
+    char buf[65536];
     const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n <= 0) {
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-      stop("the terminal closed");
+      leave("the terminal closed");
       return;
     }
     std::string to_session;
@@ -228,25 +249,69 @@ class Client {
     // While the pager is open, keys are the pager's.
     if (pager_) {
       if (!pager_->keys(to_session)) pager_.reset();
-    } else if (!detaching_ && !to_session.empty()) {
-      transport_.local().push_keys(to_session);
-      predictor_.keys(to_session, transport_.local().end(), transport_.remote().screen, uv_now(&loop_));
+    } else if (!detaching_ && !leaving_ && !to_session.empty()) {
+      type(to_session);
     }
     for (LocalCommand c : commands) {
       switch (c) {
-        case LocalCommand::detach:
-          if (!detaching_) {
-            detaching_ = uv_now(&loop_);
-            transport_.local().push_detach();
-          }
-          break;
+        case LocalCommand::detach: detach(); break;
         case LocalCommand::help: help_until_ = uv_now(&loop_) + help_shown_ms; break;
         case LocalCommand::repaint: display_->invalidate(); break;
         case LocalCommand::pager: open_pager(); break;
+        case LocalCommand::suspend: suspend(); break;
       }
     }
     draw();
     service();
+  }
+
+  // Keys for the session: typing goes out at once and is predicted; a
+  // paste queues and goes out as the windows allow.
+  void type(const std::string& keys) {
+    const uint64_t now = uv_now(&loop_);
+    const bool typing = input_.queued() == 0 && keys.size() <= InputQueue::chunk;
+    if (const size_t refused = input_.push(keys)) {
+      refused_ += refused;
+      refused_at_ = now;
+    }
+    if (feed() == keys.size() && typing)
+      predictor_.keys(keys, transport_.local().end(), transport_.remote().screen, now);
+  }
+
+  // Moves queued keys into the state; a paste in progress goes out as
+  // soon as the server acknowledges its last part, not a frame later.
+  size_t feed() {
+    const size_t moved = input_.feed(transport_.local(), transport_.remote().echo_ack);
+    if (moved >= InputQueue::chunk || (moved > 0 && input_.queued() > 0)) transport_.hurry();
+    return moved;
+  }
+
+  void detach() {
+    if (detaching_ || leaving_) return;
+    detaching_ = uv_now(&loop_);
+    unsent_ = input_.clear() + refused_;  // the rest of a paste is dropped, and we say so
+    transport_.local().push_detach();
+  }
+
+  // Ended from outside (SIGHUP, SIGTERM, the terminal closed): the server
+  // hears that we are leaving, more than once, unless it answers first.
+  void leave(std::string why) {
+    if (leaving_ || stopped_) return;
+    const uint64_t now = uv_now(&loop_);
+    leaving_ = now;
+    leave_reason_ = std::move(why);
+    // Keys no longer matter, and a closed terminal would stay readable (EOF) meanwhile.
+    uv_poll_stop(stdin_.get());
+    input_.clear();
+    if (!detaching_) transport_.local().push_detach();
+    last_words();
+    last_words();
+    service();
+  }
+
+  void last_words() {
+    last_words_at_ = uv_now(&loop_);
+    transport_.resend(last_words_at_, emit_);
   }
 
   void on_resize() {
@@ -259,17 +324,25 @@ class Client {
     service();
   }
 
-  // A line drawn over the top row: the keys, or how long the server has
-  // been silent. Empty when there is nothing to say.
+  uint64_t heard_at() const { return heard_ ? transport_.connection().last_heard() : started_at_; }
+
+  // The bar over the top row; empty when there is nothing to say.
   std::string overlay(uint64_t now) const {
-    if (help_until_ && now < *help_until_) return std::string(help_line);
-    const uint64_t silent = now - (heard_ ? transport_.connection().last_heard() : started_at_);
-    if (silent >= contact_warning_ms)
-      return fmt::format(" roam: last contact {} s ago \u2014 Ctrl-^ d to detach ", silent / 1000);
-    return {};
+    StatusFacts facts;
+    facts.now = now;
+    facts.help_until = help_until_;
+    facts.silent_ms = now - heard_at();
+    facts.refused = refused_;
+    facts.refused_at = refused_at_;
+    facts.reattach = target_.reattach;
+    return status_line(facts);
   }
 
   void draw() {
+    // The terminal has not taken the last frame yet: the next one waits,
+    // and is then drawn from the newest state.
+    draw_wanted_ = writer_->busy();
+    if (draw_wanted_ || suspended_) return;
     const uint64_t now = uv_now(&loop_);
     const std::string line = overlay(now);
     if (line.empty() && overlay_shown_) display_->invalidate();  // repaint what the bar covered
@@ -295,7 +368,7 @@ class Client {
     }
     if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
     overlay_shown_ = !line.empty();
-    write_all(STDOUT_FILENO, out_);
+    writer_->write(out_);
   }
 
   void predict_update() {
@@ -304,38 +377,69 @@ class Client {
                       uv_now(&loop_));
   }
 
+  // Whether the daemon on this machine is gone: a dead daemon's client
+  // would otherwise wait for an answer for ever.
+  bool watching_daemon() const { return target_.local && target_.daemon_pid > 0; }
+  bool daemon_gone(uint64_t now) {
+    if (!watching_daemon() || now - heard_at() < daemon_check_ms) return false;
+    if (now - last_daemon_check_ < 1000) return false;
+    last_daemon_check_ = now;
+    return kill(target_.daemon_pid, 0) != 0;  // ESRCH, or EPERM: that pid is someone else's now
+  }
+
+  // Decides whether we are done (then stops); else lowers `next` to when
+  // it must look again.
+  bool ended(uint64_t now, uint64_t& next) {
+    const HostState& state = transport_.remote();
+    if (leaving_) {
+      if (transport_.idle() || now - *leaving_ >= leave_timeout) return stop(leave_reason_);
+      if (now - last_words_at_ >= leave_resend_ms) last_words();
+      next = std::min(next, last_words_at_ + leave_resend_ms);
+      return false;
+    }
+    if (detaching_ && (transport_.idle() || now - *detaching_ > detach_timeout)) {
+      detach_confirmed_ = transport_.idle();
+      return stop(Ending::detached);
+    }
+    if (state.exited) {
+      if (!ended_at_) ended_at_ = now;
+      if (now - *ended_at_ >= exit_ack_time) return stop(Ending::exited);
+      next = std::min(next, *ended_at_ + exit_ack_time);
+    }
+    if (daemon_gone(now))
+      return stop(fmt::format("the roam-server (pid {}) is gone, and session {} with it", target_.daemon_pid, name_));
+    // No state from the server yet: the network, or a server of another version.
+    const bool unanswered = !heard_ || (peer_version_ && transport_.remote_num() == 0);
+    if (unanswered && now - started_at_ > first_reply_timeout) {
+      const std::string server = target_.label.empty() ? target_.host : target_.label;
+      if (peer_version_) return stop(version_mismatch(fmt::format("at {} port {}", server, target_.port), *peer_version_));
+      return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?", server, target_.port));
+    }
+    if (unanswered) next = std::min(next, started_at_ + first_reply_timeout + 1);
+    return false;
+  }
+
   // Sends what is due and decides whether we are done.
   void service() {
     if (stopped_) return;
     const uint64_t now = uv_now(&loop_);
     // Much later than any timer asked for: we were stopped, or slept.
     if (expected_wake_ && now > *expected_wake_ + clock_jump_ms) transport_.nudge();
-    const uint64_t heard_at = heard_ ? transport_.connection().last_heard() : started_at_;
-    if (heard_ && now - heard_at >= rebind_after_ms && now - last_rebind_ >= rebind_after_ms) rebind(now);
-    if (old_udp_until_ && now >= *old_udp_until_) {
-      old_udp_.close();
-      old_udp_until_.reset();
+    const uint64_t heard = heard_at();
+    if (heard_ && now - heard >= rebind_after_ms && now - link_.last_rebind() >= rebind_after_ms) {
+      link_.rebind(now);
+      transport_.nudge();
     }
-    const sockaddr* to = reinterpret_cast<const sockaddr*>(&server_);
-    uint64_t next = transport_.tick(now, [&](std::span<const uint8_t> d) {
-      uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(d.data())), static_cast<unsigned>(d.size()));
-      (void)uv_udp_try_send(udp_.get(), &b, 1, to);
-    });
-    const HostState& state = transport_.remote();
-    if (detaching_ && (transport_.idle() || now - *detaching_ > detach_timeout)) return stop({});
-    if (state.exited) {
-      if (!ended_at_) ended_at_ = now;
-      if (now - *ended_at_ >= exit_ack_time) return stop({});
-      next = std::min(next, *ended_at_ + exit_ack_time);
-    }
-    if (!heard_ && now - started_at_ > first_reply_timeout)
-      return stop(fmt::format("no UDP reply from {} port {} — is that UDP port open?",
-                              target_.label.empty() ? target_.host : target_.label, target_.port));
-    if (!heard_) next = std::min(next, started_at_ + first_reply_timeout + 1);
+    const auto linger = link_.tick(now);
+    if (!detaching_ && !leaving_) feed();
+    uint64_t next = transport_.tick(now, emit_);
+    if (ended(now, next)) return;
     if (help_until_ && now < *help_until_) next = std::min(next, *help_until_);
+    if (refused_at_ && now - *refused_at_ < refused_shown_ms) next = std::min(next, *refused_at_ + refused_shown_ms);
     // The bar appears on time and counts seconds.
-    const uint64_t silent = now - heard_at;
-    next = std::min(next, silent < contact_warning_ms ? heard_at + contact_warning_ms : now + 1000 - silent % 1000);
+    const uint64_t silent = now - heard;
+    next = std::min(next, silent < contact_warning_ms ? heard + contact_warning_ms : now + 1000 - silent % 1000);
+    if (watching_daemon()) next = std::min(next, silent < daemon_check_ms ? heard + daemon_check_ms : last_daemon_check_ + 1000);
     // A guess whose echo is late may turn the display of guesses on.
     const auto check = predictor_.next_check();
     const bool recheck = check && now >= *check;
@@ -344,32 +448,43 @@ class Client {
     if (recheck || overlay_shown_ || !overlay(now).empty() || (native_wake && now >= *native_wake)) draw();
     if (const auto again = predictor_.next_check()) next = std::min(next, std::max(*again, now + 1));
     if (native_ && native_->wake_at()) next = std::min(next, *native_->wake_at());
-    if (heard_) next = std::min(next, std::max(heard_at, last_rebind_) + rebind_after_ms);
-    if (old_udp_until_) next = std::min(next, *old_udp_until_);
+    if (heard_) next = std::min(next, std::max(heard, link_.last_rebind()) + rebind_after_ms);
+    if (linger) next = std::min(next, *linger);
     expected_wake_ = std::max(next, now);
     uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->service(); }, next > now ? next - now : 0, 0);
   }
 
-  void stop(std::string error) {
-    if (stopped_) return;
+  enum class Ending { error, detached, exited, server_stopped };
+
+  // Always true: "return stop(...)" ends what called it.
+  bool stop(Ending how) {
+    if (stopped_) return true;
     stopped_ = true;
-    error_ = std::move(error);
+    ending_ = how;
     uv_stop(&loop_);
+    return true;
+  }
+  bool stop(std::string error) {
+    if (!stopped_) error_ = std::move(error);
+    return stop(Ending::error);
   }
 
   int finish() {
     const HostState& state = transport_.remote();
-    if (!error_.empty()) {
-      fmt::print(stderr, "roam: {}\n", error_);
-      return 1;
-    }
-    if (detaching_) {
-      fmt::print("[detached from {}]\n", name_);
-      return 0;
-    }
-    if (state.exited) {
-      fmt::print("[{} exited with code {}]\n", name_, state.exit_code);
-      return 0;
+    auto line = [](int fd, std::string text) { say(fd, text + "\n"); };
+    switch (ending_) {
+      case Ending::error: line(STDERR_FILENO, "roam: " + error_); return 1;
+      case Ending::server_stopped: line(STDOUT_FILENO, "[roam-server stopped]"); return 1;
+      case Ending::detached:
+        if (!detach_confirmed_) {
+          line(STDERR_FILENO, fmt::format("roam: left {}, but the server did not answer: it may have restarted{}", name_,
+                                          target_.reattach.empty() ? "" : " (" + target_.reattach + " to see)"));
+          return 1;
+        }
+        line(STDOUT_FILENO, unsent_ ? fmt::format("[detached from {}; {} of input not sent]", name_, mebibytes(unsent_))
+                                    : fmt::format("[detached from {}]", name_));
+        return 0;
+      case Ending::exited: line(STDOUT_FILENO, fmt::format("[{} exited with code {}]", name_, state.exit_code)); return 0;
     }
     return 0;
   }
@@ -377,10 +492,14 @@ class Client {
   ConnectTarget target_;
   std::string name_;
   ClientOptions options_;
-  sockaddr_storage server_;
   uv_loop_t loop_{};
+  UdpLink link_;
+  const Emit emit_ = [this](std::span<const uint8_t> d) { link_.send(d); };
   Transport<UserState, HostState> transport_;
   std::optional<Display> display_;
+  std::optional<FileFlags> flags_;
+  std::optional<RawMode> raw_;
+  std::optional<TtyWriter> writer_;
   HistoryCache cache_;
   std::optional<NativeScrollback> native_;
   std::optional<Pager> pager_;
@@ -388,18 +507,22 @@ class Client {
   std::vector<Row> pushed_;  // scratch: rows on their way to the scrollback
   Predictor predictor_;
   EscapeKeys escape_;
-  UvHandle<uv_udp_t> udp_, old_udp_;
-  std::optional<uint64_t> old_udp_until_, expected_wake_;
-  uint64_t last_rebind_ = 0;
+  InputQueue input_;
+  size_t refused_ = 0, unsent_ = 0;  // input bytes refused (queue full), and left unsent at a detach
+  std::optional<uint64_t> refused_at_, expected_wake_;
   UvHandle<uv_poll_t> stdin_;
   UvHandle<uv_timer_t> timer_;
-  UvHandle<uv_signal_t> winch_, term_, hup_, cont_;
+  UvHandle<uv_signal_t> winch_, term_, hup_, cont_, tstp_;
   std::string out_;
-  uint64_t started_at_ = 0;
+  uint64_t started_at_ = 0, last_words_at_ = 0, last_daemon_check_ = 0;
   bool heard_ = false;
-  std::optional<uint64_t> detaching_, ended_at_, help_until_;
-  bool overlay_shown_ = false;
+  std::optional<uint8_t> peer_version_;  // the server speaks another protocol
+  std::optional<uint64_t> detaching_, leaving_, ended_at_, help_until_;
+  std::string leave_reason_;
+  bool detach_confirmed_ = false;
+  bool overlay_shown_ = false, draw_wanted_ = false, suspended_ = false;
   bool stopped_ = false;
+  Ending ending_ = Ending::error;
   std::string error_;
 };
 

@@ -23,6 +23,7 @@ void EscapeKeys::feed(std::string_view in, std::string& to_session, std::vector<
         case '.': commands.push_back(LocalCommand::detach); continue;
         case '?': commands.push_back(LocalCommand::help); continue;
         case '[': commands.push_back(LocalCommand::pager); continue;
+        case '\x1a': commands.push_back(LocalCommand::suspend); continue;  // Ctrl-Z, as in mosh
         case '\x1b': sequence_ = c; continue;
         case '^': to_session += escape_; continue;
         default:

@@ -8,7 +8,7 @@
 
 namespace roam::client {
 
-enum class LocalCommand { detach, help, repaint, pager };
+enum class LocalCommand { detach, help, repaint, pager, suspend };
 
 class EscapeKeys {
  public:

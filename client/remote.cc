@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "client/spawn.h"
-#include "protocol/instruction.h"
 #include "protocol/unique_fd.h"
 
 namespace roam::client {
@@ -178,11 +177,10 @@ Result<ConnectTarget, std::string> bootstrap_ssh(const RemoteOptions& options, c
   if (at == std::string_view::npos) return fail(fmt::format("{} did not answer with a ROAM CONNECT line", host));
   auto target = parse_connect_line(out.substr(at, out.find('\n', at) - at));
   if (!target) return fail(fmt::format("malformed ROAM CONNECT line from {}", host));
-  if (target->protocol != protocol_version)
-    return fail(fmt::format("the roam-server on {} speaks protocol {}, this roam speaks {}", host, target->protocol,
-                            protocol_version));
+  if (auto ok = check_protocol(*target, "on " + host); !ok) return fail(ok.error());
   target->host = target->addr.empty() ? host : target->addr;
   target->label = host;
+  target->reattach = "roam attach " + where.host + ":" + where.name;
   return target;
 }
 

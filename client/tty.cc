@@ -1,5 +1,6 @@
 #include "client/tty.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -15,14 +16,32 @@ RawMode::RawMode(int fd) : fd_(fd) {
   termios t;
   if (tcgetattr(fd, &t) != 0) return;
   saved_ = t;
+  if (!enter()) saved_.reset();
+}
+
+RawMode::~RawMode() { restore(); }
+
+bool RawMode::enter() {
+  if (!saved_) return false;
+  termios t = *saved_;
   cfmakeraw(&t);
   t.c_cc[VMIN] = 1;
   t.c_cc[VTIME] = 0;
-  if (tcsetattr(fd, TCSANOW, &t) != 0) saved_.reset();
+  return tcsetattr(fd_, TCSANOW, &t) == 0;
 }
 
-RawMode::~RawMode() {
+void RawMode::restore() {
   if (saved_) tcsetattr(fd_, TCSADRAIN, &*saved_);
+}
+
+FileFlags::FileFlags(int fd) : fd_(fd), saved_(fcntl(fd, F_GETFL)) {}
+
+void FileFlags::restore() {
+  if (saved_ >= 0) fcntl(fd_, F_SETFL, saved_);
+}
+
+void FileFlags::non_blocking() {
+  if (saved_ >= 0) fcntl(fd_, F_SETFL, saved_ | O_NONBLOCK);
 }
 
 }  // namespace roam::client

@@ -23,10 +23,31 @@ class RawMode {
   RawMode(const RawMode&) = delete;
   RawMode& operator=(const RawMode&) = delete;
   bool active() const { return saved_.has_value(); }
+  // Around a suspend: the original settings for the shell, then raw again
+  // (whatever the shell left behind).
+  void restore();
+  bool enter();
 
  private:
   int fd_;
   std::optional<termios> saved_;
+};
+
+// The terminal's file status flags as we found them. Our stdin watcher
+// makes the file description non-blocking, and stdout shares it: the shell
+// after us (or while we are suspended) must get it back as it was.
+class FileFlags {
+ public:
+  explicit FileFlags(int fd);
+  ~FileFlags() { restore(); }
+  FileFlags(const FileFlags&) = delete;
+  FileFlags& operator=(const FileFlags&) = delete;
+  void restore();
+  void non_blocking();
+
+ private:
+  int fd_;
+  int saved_;
 };
 
 }  // namespace roam::client

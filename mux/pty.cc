@@ -164,7 +164,7 @@ void Pty::close_fd() {
 
 void Pty::update_poll() {
   if (fd_ < 0) return;
-  const int events = UV_READABLE | (pending_.empty() ? 0 : UV_WRITABLE);
+  const int events = UV_READABLE | (backlog() == 0 ? 0 : UV_WRITABLE);
   uv_poll_start(poll_.get(), events, [](uv_poll_t* h, int status, int ev) {
     static_cast<Pty*>(h->data)->on_poll(status, ev);
   });
@@ -173,9 +173,18 @@ void Pty::update_poll() {
 void Pty::on_poll(int status, int events) {
   if (status < 0) events = UV_READABLE;  // let read() report what went wrong
   if (events & UV_WRITABLE) {
-    const ssize_t n = ::write(fd_, pending_.data(), pending_.size());
-    if (n > 0) pending_.erase(0, static_cast<size_t>(n));
-    if (pending_.empty()) update_poll();
+    const ssize_t n = ::write(fd_, pending_.data() + written_, backlog());
+    if (n > 0) written_ += static_cast<size_t>(n);
+    // The program takes a few kilobytes at a time: moving the rest down
+    // after each write would copy a long paste over and over.
+    if (written_ == pending_.size()) {
+      pending_.clear();
+      written_ = 0;
+      update_poll();
+    } else if (written_ > pending_.size() / 2) {
+      pending_.erase(0, written_);
+      written_ = 0;
+    }
   }
   if (!(events & UV_READABLE)) return;
   char buf[read_chunk];
@@ -196,7 +205,7 @@ void Pty::on_poll(int status, int events) {
 
 void Pty::write(std::string_view bytes) {
   if (fd_ < 0 || bytes.empty()) return;
-  if (pending_.empty()) {
+  if (backlog() == 0) {
     const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
     if (bytes.empty()) return;

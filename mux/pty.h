@@ -39,6 +39,10 @@ class Pty {
 
   // Queued; written as the program reads, never blocking the loop.
   void write(std::string_view bytes);
+  // Bytes written but not yet taken by the program: a writer that cares
+  // about memory (a client's paste) waits while this is large.
+  // (Nothing once the terminal is closed: no one will read it.)
+  size_t backlog() const { return fd_ < 0 ? 0 : pending_.size() - written_; }
   void resize(int cols, int rows);
 
   pid_t pid() const { return pid_; }
@@ -63,7 +67,8 @@ class Pty {
   int fd_;
   pid_t pid_;
   std::optional<int> exit_status_;
-  std::string pending_;  // bytes waiting for the program to read
+  std::string pending_;  // bytes waiting for the program to read, from written_ on
+  size_t written_ = 0;
   UvHandle<uv_poll_t> poll_;
 };
 

@@ -41,6 +41,8 @@ class Session {
 
   // Keystrokes and pastes from a client.
   void input(std::string_view bytes);
+  // Input bytes the program has not read yet.
+  size_t input_backlog() const { return pty_->backlog(); }
   void resize(int cols, int rows);
 
   // The program has exited and its terminal is drained: the screen and

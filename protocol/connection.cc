@@ -44,12 +44,15 @@ uint16_t Connection::timestamp_reply(uint64_t now) const {
   return static_cast<uint16_t>(*peer_timestamp_ + (now - peer_timestamp_at_));
 }
 
-void Connection::send(const Instruction& instruction, uint64_t now, const Emit& emit) {
+Result<void> Connection::send(const Instruction& instruction, uint64_t now, const Emit& emit) {
   plain_.clear();
   encode(instruction, plain_);
   packed_.clear();
   compressor_.pack(plain_, packed_);
-  if (!fragmenter_.split(packed_, max_datagram_payload, fragments_)) return;  // over 4 MiB: the state layer never builds such a diff
+  if (auto split = fragmenter_.split(packed_, max_datagram_payload, fragments_); !split) {
+    ++unsendable_;
+    return fail(split.error());
+  }
   const uint16_t reply = timestamp_reply(now);
   for (const Fragment& f : fragments_) {
     fragment_.clear();
@@ -58,10 +61,11 @@ void Connection::send(const Instruction& instruction, uint64_t now, const Emit& 
     uint16_t ts = ts16(now);
     if (ts == 0xffff) ts = 0;
     auto sealed = codec_.seal(ts, reply, fragment_);
-    if (!sealed) return;  // sequence numbers exhausted: 2^63 datagrams
+    if (!sealed) return fail(sealed.error());  // sequence numbers exhausted: 2^63 datagrams
     emit(*sealed);
   }
   if (reply != 0xffff) peer_timestamp_.reset();  // echo each timestamp once
+  return {};
 }
 
 Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagram, uint64_t now) {
@@ -92,7 +96,12 @@ Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagra
     return fail(ok.error());
   }
   if (auto decoded = decode_instruction(unpacked_, incoming_); !decoded) {
-    ++drops_.malformed;
+    if (decoded.error() == Errc::bad_version) {
+      ++drops_.bad_version;
+      peer_version_ = unpacked_.front();
+    } else {
+      ++drops_.malformed;
+    }
     return fail(decoded.error());
   }
   arrival.instruction = &incoming_;

@@ -29,6 +29,7 @@ struct DropCounters {
   uint64_t malformed = 0;        // authentic but undecodable
   uint64_t unknown_state = 0;    // a diff from a state we do not hold
   uint64_t stale = 0;            // fragments of superseded instructions
+  uint64_t bad_version = 0;      // authentic, but in a protocol version we do not speak
 };
 
 class RttEstimator {
@@ -51,7 +52,9 @@ class Connection {
  public:
   Connection(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing);
 
-  void send(const Instruction& instruction, uint64_t now, const Emit& emit);
+  // Fails (and counts it) only for an instruction over the size limit,
+  // which the states are built never to make.
+  Result<void> send(const Instruction& instruction, uint64_t now, const Emit& emit);
 
   struct Arrival {
     uint64_t seq;                            // authentic datagram's sequence number
@@ -65,6 +68,11 @@ class Connection {
   DropCounters& drops() { return drops_; }
   const DropCounters& drops() const { return drops_; }
   uint64_t last_heard() const { return last_heard_; }
+  // Instructions that could not be sent (too large): should stay 0.
+  uint64_t unsendable() const { return unsendable_; }
+  // The protocol version of the peer's newest authentic instruction that
+  // was not ours: the peer is another roam.
+  std::optional<uint8_t> peer_version() const { return peer_version_; }
   ConnId conn_id() const { return codec_.conn_id(); }
 
  private:
@@ -83,6 +91,8 @@ class Connection {
   std::optional<uint16_t> peer_timestamp_;
   uint64_t peer_timestamp_at_ = 0;
   uint64_t last_heard_ = 0;
+  uint64_t unsendable_ = 0;
+  std::optional<uint8_t> peer_version_;
 };
 
 }  // namespace roam

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "protocol/wire.h"
@@ -24,6 +25,24 @@ std::optional<ConnId> peek_conn_id(std::span<const uint8_t> datagram) {
   auto id = r.u64();
   if (!id) return std::nullopt;
   return *id;
+}
+
+namespace {
+constexpr std::string_view notice_magic = "roam";
+}
+
+std::array<uint8_t, version_notice_size> version_notice(uint8_t version) {
+  std::array<uint8_t, version_notice_size> out{};
+  std::copy(notice_magic.begin(), notice_magic.end(), out.begin() + 8);
+  out.back() = version;
+  return out;
+}
+
+std::optional<uint8_t> parse_version_notice(std::span<const uint8_t> datagram) {
+  if (datagram.size() != version_notice_size) return std::nullopt;
+  const auto expected = version_notice(datagram.back());
+  if (!std::equal(expected.begin(), expected.end(), datagram.begin())) return std::nullopt;
+  return datagram.back();
 }
 
 DatagramCodec::DatagramCodec(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing)

@@ -32,6 +32,16 @@ std::optional<ConnId> parse_conn_id(std::string_view text);
 // until open() succeeds.
 std::optional<ConnId> peek_conn_id(std::span<const uint8_t> datagram);
 
+// A version notice, in clear: conn_id 0 (no attachment has it) | "roam" |
+// u8 protocol version. A server sends one to a client whose authentic
+// datagrams speak a protocol version it does not, so the client can say
+// which versions met instead of blaming the network. Anyone can forge one:
+// a client lets it change only the message it shows, never the session.
+// Every future version must keep this format.
+inline constexpr size_t version_notice_size = 13;
+std::array<uint8_t, version_notice_size> version_notice(uint8_t version);
+std::optional<uint8_t> parse_version_notice(std::span<const uint8_t> datagram);
+
 struct OpenedDatagram {
   uint64_t seq;  // with the direction bit
   uint16_t timestamp;

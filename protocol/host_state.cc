@@ -42,6 +42,8 @@
 //                  varint request, varint complete, then for lines:
 //                  varint first line, varint count, the rows; for
 //                  matches: varint count, the line numbers
+//    14 server     varint flags: 1 = the server is stopping (the client's
+//                  session ends with it)
 //
 // A row is varint (n << 2 | wrapped << 1 | has marks), where cells from n on
 // are default blank cells (a blank row is one byte); then, if n > 0, pen runs
@@ -86,7 +88,8 @@ enum Tag : uint64_t {
   tag_history = 10,
   tag_echo_ack = 11,
   tag_replies = 12,
-  last_known_tag = tag_replies,
+  tag_server = 14,
+  last_known_tag = tag_server,
 };
 
 enum RowOp : uint64_t { op_scroll = 0, op_rows = 1 };
@@ -611,6 +614,12 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       break;
     case tag_replies:
       return read_replies(r, state);
+    case tag_server: {
+      const uint64_t flags = take(r, 1);
+      if (!r.ok()) return r.finish();
+      state.server_stopping = flags & 1;
+      break;
+    }
     default:
       return {};  // a section from a later version: skipped
   }
@@ -661,6 +670,8 @@ void HostState::diff_from(const HostState& old, std::vector<uint8_t>& out) const
   if (history_begin != old.history_begin) put_section(out, tag_history, [&](Writer& w) { w.varint(history_begin); });
   if (echo_ack != old.echo_ack) put_section(out, tag_echo_ack, [&](Writer& w) { w.varint(echo_ack); });
   if (replies_end != old.replies_end || replies_begin() != old.replies_begin()) put_replies(*this, old, out);
+  if (server_stopping != old.server_stopping)
+    put_section(out, tag_server, [&](Writer& w) { w.varint(uint64_t{server_stopping}); });
   Writer(out).varint(tag_end);
 }
 

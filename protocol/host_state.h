@@ -44,6 +44,8 @@ struct HostState {
   // How many of the client's user events reached the program at least
   // ~50 ms ago: the screen should reflect the keys among them.
   uint64_t echo_ack = 0;
+  // The server is shutting down: this is its last state.
+  bool server_stopping = false;
 
   // Replies to history requests, numbered from 0 in the order made: the
   // deque holds [replies_end - replies.size(), replies_end). The server

@@ -78,6 +78,12 @@ class Transport {
   // for a one-off change someone is waiting for (the pager's page).
   void hurry() { hurry_ = true; }
 
+  // Sends the newest state now as a diff from the state the peer
+  // acknowledged, which it surely holds: for last words that nobody stays
+  // to see acknowledged (a client leaving, a server stopping), sent more
+  // than once. Pacing is not consulted.
+  void resend(uint64_t now, const Emit& emit) { send_state(0, now, emit); }
+
   // Everything we have is acknowledged: nothing in flight.
   bool idle() const { return sent_.size() == 1 && same(current_, sent_.front().state); }
   uint64_t last_send() const { return last_send_; }
@@ -153,7 +159,7 @@ class Transport {
   }
 
   void transmit(const Instruction& in, uint64_t now, const Emit& emit) {
-    connection_.send(in, now, emit);
+    (void)connection_.send(in, now, emit);  // a failure is counted there
     last_send_ = now;
     ack_due_.reset();
   }

@@ -14,9 +14,12 @@ constexpr size_t max_needle = 1024;
 
 }  // namespace
 
-void UserState::push_keys(std::string_view bytes) {
-  if (bytes.empty()) return;
+bool UserState::push_keys(std::string_view bytes) {
+  if (bytes.size() > max_key_bytes - key_bytes_) return false;
+  if (bytes.empty()) return true;
   events_.push_back({UserEvent::Kind::keys, std::string(bytes), 0, 0});
+  key_bytes_ += bytes.size();
+  return true;
 }
 
 void UserState::push_resize(int cols, int rows) {
@@ -50,6 +53,7 @@ uint64_t UserState::push_history_search(std::string_view needle, uint64_t from, 
 
 void UserState::forget_before(uint64_t index) {
   while (base_ < index && !events_.empty()) {
+    if (events_.front().kind == UserEvent::Kind::keys) key_bytes_ -= events_.front().keys.size();
     events_.pop_front();
     ++base_;
   }
@@ -99,6 +103,8 @@ Result<void> UserState::apply(std::span<const uint8_t> diff) {
       case UserEvent::Kind::keys: {
         auto keys = r.bytes(max_keys);
         if (!keys) return fail(keys.error());
+        // Events we hold already are skipped below and add nothing.
+        if (*first + i >= end() && keys->size() > max_key_bytes - key_bytes_) return fail(Errc::too_large);
         e.keys.assign(wire::as_chars(*keys));
         break;
       }
@@ -132,7 +138,10 @@ Result<void> UserState::apply(std::span<const uint8_t> diff) {
       default: return fail(Errc::malformed);
     }
     e.kind = static_cast<UserEvent::Kind>(*kind);
-    if (*first + i >= end()) events_.push_back(std::move(e));
+    if (*first + i >= end()) {
+      key_bytes_ += e.keys.size() * (e.kind == UserEvent::Kind::keys);
+      events_.push_back(std::move(e));
+    }
   }
   return r.finish();
 }

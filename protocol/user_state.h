@@ -32,7 +32,14 @@ struct UserEvent {
 
 class UserState {
  public:
-  void push_keys(std::string_view bytes);
+  // A state never holds more key bytes than this: push_keys refuses them and
+  // apply() refuses a diff that would, so no diff can approach the
+  // instruction limit (protocol/fragment.h). Senders with more to type keep
+  // it outside the state until the peer has acknowledged what came before.
+  static constexpr size_t max_key_bytes = 2 << 20;
+
+  // Returns false (and holds nothing more) when the bytes would pass max_key_bytes.
+  bool push_keys(std::string_view bytes);
   void push_resize(int cols, int rows);
   void push_detach();
   // Each returns the request's event number, which the reply names.
@@ -43,6 +50,8 @@ class UserState {
   // Absolute event numbers: the first event ever is 0.
   uint64_t end() const { return base_ + events_.size(); }
   uint64_t begin() const { return base_; }
+  // The bytes of the keys events held (not yet forgotten).
+  size_t key_bytes() const { return key_bytes_; }
   const UserEvent& at(uint64_t index) const { return events_[index - base_]; }
   // Frees events before `index` once no diff can need them any more.
   void forget_before(uint64_t index);
@@ -58,6 +67,7 @@ class UserState {
  private:
   std::deque<UserEvent> events_;
   uint64_t base_ = 0;
+  size_t key_bytes_ = 0;
 };
 
 }  // namespace roam

@@ -9,6 +9,7 @@
 #include <deque>
 
 #include "protocol/host_state.h"
+#include "protocol/instruction.h"
 #include "protocol/transport.h"
 #include "protocol/user_state.h"
 #include "server/log.h"
@@ -29,6 +30,19 @@ constexpr size_t reply_rows_in_flight = 256;
 constexpr uint64_t rows_per_reply = 128;
 // Matches per search reply: enough for a screenful of `n` presses.
 constexpr size_t matches_per_reply = 64;
+// Input the program has not read yet: beyond this the client's events wait
+// in its state, unconsumed and so not echoed (HostState::echo_ack), and the
+// client's own window holds the rest of a paste back.
+constexpr size_t input_backlog_limit = 256 * 1024;
+// A state with this many key bytes comes from a paste: acknowledge it at
+// once rather than after the delayed-ack time, as the client sends its next
+// part only when this one is acknowledged.
+constexpr size_t bulk_ack_bytes = 16 * 1024;
+// A client of another protocol version gets at most one notice this often.
+constexpr uint64_t version_notice_interval_ms = 1000;
+// When the daemon stops, it tells its clients this many times, this far apart.
+constexpr int farewell_copies = 3;
+constexpr uint64_t farewell_interval_ms = 100;
 // History requests waiting for an answer; a client asks for a few at a time,
 // so more than this is not a client of ours, and the rest are ignored.
 constexpr size_t max_history_wanted = 1024;
@@ -56,6 +70,11 @@ struct Attachments::Attachment {
   bool dirty = true;        // the session changed since the last refresh
   uint64_t wake_at = 0;
   std::optional<uint64_t> detached_at;
+  // The client said goodbye, but its input before that still waits for the program.
+  bool leaving = false;
+  bool input_blocked = false;  // events wait for the program to read (input_backlog_limit)
+  bool sized = true;           // it counted for the session's size when last looked at
+  std::optional<uint64_t> notice_at;  // the last version notice sent
   uint64_t last_input_at = 0;
   // Input not yet acknowledged as echoed: (events consumed, when).
   std::deque<std::pair<uint64_t, uint64_t>> unechoed;
@@ -72,6 +91,8 @@ Attachments::Attachments(uv_loop_t* loop, AttachmentLimits limits) : loop_(loop)
   uv_check_start(check_.get(), [](uv_check_t* c) { static_cast<Attachments*>(c->data)->service(); });
   uv_timer_init(loop, timer_.get());
   timer_.get()->data = this;
+  uv_timer_init(loop, farewell_timer_.get());
+  farewell_timer_.get()->data = this;
 }
 
 Attachments::~Attachments() = default;
@@ -99,6 +120,7 @@ Result<ConnectInfo, std::string> Attachments::attach(mux::Session& session, int 
 
 std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
   DropCounters d = retired_;
+  uint64_t unsendable = retired_unsendable_;
   for (const auto& [id, a] : by_id_) {
     const DropCounters& c = a->transport.connection().drops();
     d.auth_failed += c.auth_failed;
@@ -106,6 +128,8 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
     d.malformed += c.malformed;
     d.unknown_state += c.unknown_state;
     d.stale += c.stale;
+    d.bad_version += c.bad_version;
+    unsendable += a->transport.connection().unsendable();
   }
   return {{"attachments", by_id_.size()},
           {"dropped_auth", d.auth_failed},
@@ -113,10 +137,12 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
           {"dropped_malformed", d.malformed},
           {"dropped_unknown_state", d.unknown_state},
           {"dropped_stale", d.stale},
+          {"dropped_version", d.bad_version},
           {"dropped_unroutable", unroutable_},
           {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0},
           {"history_line_requests", history_line_requests_},
-          {"history_searches", history_searches_}};
+          {"history_searches", history_searches_},
+          {"unsendable", unsendable}};
 }
 
 void Attachments::session_changed(mux::Session& session) {
@@ -137,10 +163,73 @@ void Attachments::session_removed(mux::Session& session) {
   }
 }
 
+namespace {
+
+// When the client was last heard from; an attachment nobody used yet counts from its creation.
+template <class A>
+uint64_t heard_at(const A& a) {
+  return a.peer ? a.transport.connection().last_heard() : a.created_at;
+}
+
+}  // namespace
+
+bool Attachments::attached(const Attachment& a, uint64_t now) const {
+  return !a.detached_at && !a.leaving && now - heard_at(a) <= limits_.stale_ms;
+}
+
+bool Attachments::sets_size(const Attachment& a, uint64_t now) const {
+  return a.session && !a.detached_at && !a.leaving && now - heard_at(a) <= limits_.sizeless_ms;
+}
+
 uint32_t Attachments::clients(const mux::Session& session) const {
+  const uint64_t now = uv_now(loop_);
   uint32_t n = 0;
-  for (const auto& [id, a] : by_id_) n += a->session == &session && !a->detached_at;
+  for (const auto& [id, a] : by_id_) n += a->session == &session && attached(*a, now);
   return n;
+}
+
+uint32_t Attachments::stale_clients(const mux::Session& session) const {
+  const uint64_t now = uv_now(loop_);
+  uint32_t n = 0;
+  for (const auto& [id, a] : by_id_)
+    n += a->session == &session && !a->detached_at && !a->leaving && !attached(*a, now);
+  return n;
+}
+
+// A client that set the session's size left or went silent: the size is
+// the most recently active live client's again (tmux's window-size latest).
+// `session` may be gone meanwhile (its last client saw it end): then no
+// attachment names it any more and nothing happens.
+void Attachments::refit(const mux::Session* session, uint64_t now) {
+  const Attachment* latest = nullptr;
+  for (const auto& [id, a] : by_id_)
+    if (a->session == session && sets_size(*a, now) && (!latest || a->last_input_at > latest->last_input_at))
+      latest = a.get();
+  if (latest) latest->session->resize(latest->cols, latest->rows);
+}
+
+void Attachments::farewell(std::function<void()> done) {
+  if (!endpoint_ || by_id_.empty()) return done();
+  farewell_done_ = std::move(done);
+  farewells_left_ = farewell_copies;
+  for (auto& [id, a] : by_id_) a->transport.local().server_stopping = true;
+  say_farewell();
+}
+
+// Once more to every client we can reach: nobody will be here to resend.
+void Attachments::say_farewell() {
+  const uint64_t now = uv_now(loop_);
+  for (auto& [id, a] : by_id_) {
+    if (!a->peer) continue;
+    const sockaddr* to = reinterpret_cast<const sockaddr*>(&*a->peer);
+    a->transport.resend(now, [&](std::span<const uint8_t> d) { endpoint_->send(d, to); });
+  }
+  if (--farewells_left_ > 0) {
+    uv_timer_start(farewell_timer_.get(), [](uv_timer_t* t) { static_cast<Attachments*>(t->data)->say_farewell(); },
+                   farewell_interval_ms, 0);
+    return;
+  }
+  if (auto done = std::move(farewell_done_)) done();
 }
 
 void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr* from) {
@@ -152,8 +241,17 @@ void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr*
   }
   Attachment& a = *it->second;
   const uint64_t now = uv_now(loop_);
+  const uint64_t other_versions = a.transport.connection().drops().bad_version;
   const auto got = a.transport.receive(datagram, now);
-  if (!got.authentic) return;
+  if (!got.authentic) {
+    // Its key is right but its protocol is not ours: say which we speak.
+    if (a.transport.connection().drops().bad_version > other_versions &&
+        (!a.notice_at || now - *a.notice_at >= version_notice_interval_ms)) {
+      a.notice_at = now;
+      endpoint_->send(version_notice(protocol_version), from);
+    }
+    return;
+  }
   // The client's size counts from its first authentic datagram, not from the
   // bootstrap: an attachment nobody uses must not re-wrap the session. Then
   // the newest client's size wins, as tmux's window-size latest.
@@ -172,11 +270,21 @@ void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr*
   a.wake_at = now;  // answer promptly: acks, and frames the client may be waiting for
 }
 
-// Acts on the client's new events: keystrokes to the program, resizes, detach.
+// Acts on the client's new events: keystrokes to the program, resizes,
+// detach. Keys wait (and everything after them) while the program has not
+// read what it was given.
 void Attachments::input(Attachment& a) {
   UserState& events = a.transport.remote_mut();
-  for (uint64_t i = std::max(a.consumed, events.begin()); i < events.end(); ++i) {
+  if (events.key_bytes() >= bulk_ack_bytes) a.transport.nudge();
+  const uint64_t before = a.consumed;
+  uint64_t i = std::max(a.consumed, events.begin());
+  a.input_blocked = false;
+  for (; i < events.end(); ++i) {
     const UserEvent& e = events.at(i);
+    if (e.kind == UserEvent::Kind::keys && a.session && a.session->input_backlog() >= input_backlog_limit) {
+      a.input_blocked = true;
+      break;
+    }
     switch (e.kind) {
       case UserEvent::Kind::keys:
         if (!a.session) break;
@@ -212,8 +320,9 @@ void Attachments::input(Attachment& a) {
         break;
     }
   }
-  if (events.end() > a.consumed) a.unechoed.emplace_back(events.end(), uv_now(loop_));
-  a.consumed = events.end();
+  a.consumed = std::max(a.consumed, i);
+  for (; i < events.end() && !a.leaving; ++i) a.leaving = events.at(i).kind == UserEvent::Kind::detach;
+  if (a.consumed > before) a.unechoed.emplace_back(a.consumed, uv_now(loop_));
   events.forget_before(a.consumed);
 }
 
@@ -297,9 +406,15 @@ void Attachments::service() {
   const uint64_t now = uv_now(loop_);
   uint64_t next = UINT64_MAX;
   bool closed = false;
+  std::vector<mux::Session*> unsized;  // sessions whose size-setting client left
   for (auto it = by_id_.begin(); it != by_id_.end();) {
     Attachment& a = *it->second;
     const uint64_t heard = a.transport.connection().last_heard();
+    if (a.sized && !sets_size(a, now)) {
+      a.sized = false;
+      if (a.session) unsized.push_back(a.session);
+    }
+    if (a.input_blocked && a.session && a.session->input_backlog() < input_backlog_limit) input(a);
     const bool contacted = a.peer.has_value();
     const HostState& shown = a.transport.local();
     bool drop = false;
@@ -319,6 +434,9 @@ void Attachments::service() {
       retired_.malformed += d.malformed;
       retired_.unknown_state += d.unknown_state;
       retired_.stale += d.stale;
+      retired_.bad_version += d.bad_version;
+      retired_unsendable_ += a.transport.connection().unsendable();
+      if (a.sized && a.session) unsized.push_back(a.session);
       it = by_id_.erase(it);
       closed = true;
       continue;
@@ -354,6 +472,10 @@ void Attachments::service() {
     }
     next = std::min(next, a.wake_at);
   }
+  for (const mux::Session* session : unsized) refit(session, now);
+  // Silence alone takes a client's say over the size away: look again then.
+  for (const auto& [id, a] : by_id_)
+    if (a->sized) next = std::min(next, heard_at(*a) + limits_.sizeless_ms + 1);
   // The timer must do the work itself: libuv 1.44 runs check handles only
   // after the next poll returns, which without I/O is not before the next
   // timer, so a timer that only woke the loop left paced frames, echo

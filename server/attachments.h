@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,9 @@ namespace roam::server {
 
 struct AttachmentLimits {
   uint64_t first_contact_ms = 60'000;            // dropped if the client never speaks
+  uint64_t stale_ms = 30'000;                    // `roam ls` calls a client this silent stale
   uint64_t silent_stop_sending_ms = 40'000;      // stop sending to a silent client
+  uint64_t sizeless_ms = 60'000;                 // a client this silent no longer sets the size
   uint64_t vanished_ms = 7ull * 24 * 3600 * 1000;  // dropped after this much silence
 };
 
@@ -37,11 +40,18 @@ class Attachments {
                                           uint16_t port_high);
   void session_changed(mux::Session& session);
   void session_removed(mux::Session& session);
+  // Clients attached to `session` and heard from recently; those silent
+  // for longer (asleep, or killed without a word) are stale.
   uint32_t clients(const mux::Session& session) const;
+  uint32_t stale_clients(const mux::Session& session) const;
   uint16_t port() const;
   // Attachments open now, and datagrams dropped since the daemon started
   // (closed attachments included), by reason: for roam-server info.
   std::vector<std::pair<std::string, uint64_t>> counters() const;
+
+  // Tells every client that the server is stopping, a few times over a
+  // few hundred milliseconds, then calls `done`.
+  void farewell(std::function<void()> done);
 
   // An ended session whose attached client has seen the end.
   std::function<void(mux::Session&)> on_end_seen;
@@ -54,6 +64,10 @@ class Attachments {
   void service();
   void input(Attachment& a);
   void answer_history(Attachment& a);
+  void refit(const mux::Session* session, uint64_t now);
+  void say_farewell();
+  bool attached(const Attachment& a, uint64_t now) const;
+  bool sets_size(const Attachment& a, uint64_t now) const;
 
   uv_loop_t* loop_;
   AttachmentLimits limits_;
@@ -61,9 +75,13 @@ class Attachments {
   std::map<uint64_t, std::unique_ptr<Attachment>> by_id_;
   UvHandle<uv_check_t> check_;  // after each loop iteration's I/O: send what is due
   UvHandle<uv_timer_t> timer_;  // wakes the loop when the next send is due
+  UvHandle<uv_timer_t> farewell_timer_;
+  int farewells_left_ = 0;
+  std::function<void()> farewell_done_;
   uint64_t unroutable_ = 0;
   uint64_t history_line_requests_ = 0, history_searches_ = 0;
   DropCounters retired_;  // the drops of attachments already closed
+  uint64_t retired_unsendable_ = 0;
 };
 
 }  // namespace roam::server

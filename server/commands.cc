@@ -126,7 +126,10 @@ int cmd_ls(const std::vector<std::string_view>& args) {
     if (s.exit_status) command += fmt::format(" [exited {}]", *s.exit_status);
     lines.push_back({s.name, fmt::format("{}x{}", s.cols, s.rows),
                      fmt::format("{:%Y-%m-%d %H:%M}", fmt::localtime(static_cast<std::time_t>(s.created))),
-                     relative(s.last_activity), std::to_string(s.clients), command});
+                     relative(s.last_activity),
+                     s.stale_clients ? fmt::format("{} (+{} stale)", s.clients, s.stale_clients)
+                                     : std::to_string(s.clients),
+                     command});
   }
   size_t w[5] = {};
   for (const auto& l : lines) {
@@ -218,8 +221,9 @@ int cmd_attach(const std::vector<std::string_view>& args) {
     std::string client_ip, client_port;
     fields >> client_ip >> client_port >> addr;
   }
-  fmt::print("ROAM CONNECT {} {} {} proto={}{}\n", resp->connect.port, format_conn_id(resp->connect.conn_id),
-             resp->connect.key, protocol_version, addr.empty() ? "" : " addr=" + addr);
+  // pid=: a client on this host can tell when the daemon is gone.
+  fmt::print("ROAM CONNECT {} {} {} proto={} pid={}{}\n", resp->connect.port, format_conn_id(resp->connect.conn_id),
+             resp->connect.key, protocol_version, resp->connect.daemon_pid, addr.empty() ? "" : " addr=" + addr);
   return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -137,6 +137,7 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
           w.u64(static_cast<uint64_t>(s.created));
           w.u64(static_cast<uint64_t>(s.last_activity));
           w.varint(s.clients);
+          w.varint(s.stale_clients);
           w.bytes(s.command);
           w.u8(s.exit_status ? 1 : 0);
           w.u32(static_cast<uint32_t>(s.exit_status.value_or(0)));
@@ -158,6 +159,7 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
         w.u16(r.connect.port);
         w.u64(r.connect.conn_id);
         w.bytes(r.connect.key);
+        w.u64(static_cast<uint64_t>(r.connect.daemon_pid));
         break;
       case Response::Kind::ok:
       case Response::Kind::end: break;
@@ -188,6 +190,7 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
         auto created = r.u64();
         auto activity = r.u64();
         auto clients = r.varint(UINT32_MAX);
+        auto stale = r.varint(UINT32_MAX);
         s.command = str(r);
         auto ended = r.u8();
         auto status = r.u32();
@@ -197,6 +200,7 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
         s.created = static_cast<int64_t>(*created);
         s.last_activity = static_cast<int64_t>(*activity);
         s.clients = static_cast<uint32_t>(*clients);
+        s.stale_clients = static_cast<uint32_t>(*stale);
         if (*ended) s.exit_status = static_cast<int32_t>(*status);
         p.sessions.push_back(std::move(s));
       }
@@ -224,9 +228,11 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
       auto port = r.u16();
       auto id = r.u64();
       p.connect.key = str(r);
+      auto pid = r.u64();
       if (!r.ok()) break;
       p.connect.port = *port;
       p.connect.conn_id = *id;
+      p.connect.daemon_pid = static_cast<int64_t>(*pid);
       break;
     }
     case Response::Kind::ok:

@@ -42,7 +42,8 @@ struct SessionInfo {
   std::string name;
   uint32_t cols = 0, rows = 0;
   int64_t created = 0, last_activity = 0;  // Unix seconds
-  uint32_t clients = 0;
+  uint32_t clients = 0;        // attached and heard from recently
+  uint32_t stale_clients = 0;  // attached but silent for a while (asleep, or dead without a word)
   std::string command;
   std::optional<int32_t> exit_status;  // set once the program has ended
 };
@@ -62,6 +63,7 @@ struct ConnectInfo {
   uint16_t port = 0;
   uint64_t conn_id = 0;
   std::string key;  // base64
+  int64_t daemon_pid = 0;  // for clients on this host: they can tell when it is gone
 };
 
 struct Response {

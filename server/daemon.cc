@@ -133,7 +133,8 @@ class Daemon {
     log("daemon stopping: {}", why);
     // Only our own socket: we hold the lock, so nobody else has replaced it.
     unlink(dir_.socket().c_str());
-    uv_stop(loop_.get());
+    // The clients hear it from us rather than from a long silence.
+    attachments_->farewell([this] { uv_stop(loop_.get()); });
   }
 
   void handle(ControlConnection& c, Request r) {
@@ -187,6 +188,7 @@ class Daemon {
     if (!info) return reply(c, fail(info.error()));
     Response resp(Response::Kind::connect);
     resp.connect = std::move(*info);
+    resp.connect.daemon_pid = getpid();
     c.send(resp);
     c.finish();
   }
@@ -202,6 +204,7 @@ class Daemon {
       i.last_activity = s->last_activity();
       i.command = s->command();
       i.clients = attachments_->clients(*s);
+      i.stale_clients = attachments_->stale_clients(*s);
       if (s->ended()) i.exit_status = s->exit_status().value_or(-1);
       resp.sessions.push_back(std::move(i));
     }

@@ -164,6 +164,37 @@ std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port, s
       argv, 80, 24, std::vector<std::pair<std::string, std::string>>{{"ROAM_CONN_ID", c.id}, {"ROAM_KEY", c.key}});
 }
 
+std::unique_ptr<TerminalDriver> attach_client(const Sandbox& sb, const std::string& name, int cols, int rows,
+                                              std::vector<std::string> command, std::vector<std::string> options) {
+  std::vector<std::string> argv{roam_bin()};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), {"attach", name});
+  if (!command.empty()) {
+    argv.emplace_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+  }
+  return std::make_unique<TerminalDriver>(argv, cols, rows,
+                                          std::vector<std::pair<std::string, std::string>>{
+                                              {"ROAM_RUNTIME_DIR", sb.runtime()}, {"PS1", "rdy>"}, {"ENV", ""}});
+}
+
+std::optional<std::string> ls_column(Sandbox& sb, const std::string& name, const std::string& column) {
+  std::istringstream in(sb.roam({"ls"}).out);
+  std::string header;
+  if (!std::getline(in, header)) return std::nullopt;
+  // Columns are aligned under their headings; each ends where the next begins.
+  const auto at = header.find(column);
+  if (at == std::string::npos) return std::nullopt;
+  const auto next = header.find_first_not_of(' ', header.find(' ', at));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) != 0) continue;
+    std::string cell = line.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    while (!cell.empty() && cell.back() == ' ') cell.pop_back();
+    return cell;
+  }
+  return std::nullopt;
+}
+
 std::optional<ConnectLine> Sandbox::attach_line(const std::string& name, std::vector<std::string> command,
                                                 std::vector<std::pair<std::string, std::string>> env) {
   std::vector<std::string> args{"attach", name, "--size", "80x24"};
@@ -213,6 +244,20 @@ long long proc_status_kb(pid_t pid, const std::string& field) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
   return -1;
+}
+
+char process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
+}
+
+std::vector<pid_t> child_pids(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::vector<pid_t> out;
+  for (pid_t child; in >> child;) out.push_back(child);
+  return out;
 }
 
 }  // namespace roam::e2e

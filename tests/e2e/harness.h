@@ -34,6 +34,10 @@ bool wait_until(const std::function<bool()>& condition,
 
 // A field of /proc/PID/status in kB (VmRSS, VmHWM...); -1 if absent.
 long long proc_status_kb(pid_t pid, const std::string& field);
+// The state letter of /proc/PID/stat (R, S, T for stopped...); 0 if gone.
+char process_state(pid_t pid);
+// The children of a process (from /proc/PID/task/PID/children).
+std::vector<pid_t> child_pids(pid_t pid);
 
 std::string roam_bin();         // from $ROAM_BIN, set by meson
 std::string roam_server_bin();  // from $ROAM_SERVER_BIN
@@ -51,6 +55,16 @@ class TerminalDriver;
 // `roam [OPTIONS] connect 127.0.0.1 PORT` with the line's id and key, in an
 // 80x24 TerminalDriver; PORT: the daemon's, or a relay's in front of it.
 std::unique_ptr<TerminalDriver> connect_client(const ConnectLine& c, int port, std::vector<std::string> options = {});
+
+class Sandbox;
+// `roam [OPTIONS] attach NAME [-- CMD...]` of the sandbox in a cols x rows
+// TerminalDriver; a shell there prompts "rdy>".
+std::unique_ptr<TerminalDriver> attach_client(const Sandbox& sb, const std::string& name, int cols, int rows,
+                                              std::vector<std::string> command = {"/bin/sh"},
+                                              std::vector<std::string> options = {});
+// The text under `column` (a heading of `roam ls`: SIZE, CLIENTS...) in the
+// line of session `name`; nothing if there is no such line.
+std::optional<std::string> ls_column(Sandbox& sb, const std::string& name, const std::string& column);
 
 class Sandbox {
  public:

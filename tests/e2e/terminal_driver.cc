@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <vterm.h>
 
@@ -87,11 +88,24 @@ TerminalDriver::~TerminalDriver() {
 }
 
 void TerminalDriver::type(std::string_view keys) {
-  while (!keys.empty()) {
+  while (!keys.empty() && fd_ >= 0) {
     const ssize_t n = write(fd_, keys.data(), keys.size());
-    if (n > 0) keys.remove_prefix(static_cast<size_t>(n));
-    else pump(std::chrono::milliseconds(5));  // the program is not reading yet
+    if (n > 0) {
+      keys.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    // The program is not reading yet: show its output meanwhile, and go on
+    // as soon as there is room.
+    pollfd p{fd_, POLLIN | POLLOUT, 0};
+    poll(&p, 1, 5);
+    if (p.revents & POLLIN) pump(std::chrono::milliseconds(0));
   }
+}
+
+void TerminalDriver::hang_up() {
+  if (fd_ < 0) return;
+  close(fd_);
+  fd_ = -1;
 }
 
 void TerminalDriver::resize(int cols, int rows) {
@@ -106,6 +120,10 @@ void TerminalDriver::resize(int cols, int rows) {
 }
 
 void TerminalDriver::pump(std::chrono::milliseconds wait) {
+  if (fd_ < 0) {
+    std::this_thread::sleep_for(wait);
+    return;
+  }
   pollfd p{fd_, POLLIN, 0};
   if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return;
   char buf[65536];
@@ -155,6 +173,52 @@ std::string TerminalDriver::row(int y) const {
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
+}
+
+std::string TerminalDriver::styled_row(int y) const {
+  std::string out;
+  VTermScreenCell last{};
+  bool first = true;
+  auto same_pen = [](const VTermScreenCell& a, const VTermScreenCell& b) {
+    return vterm_color_is_equal(&a.fg, &b.fg) && vterm_color_is_equal(&a.bg, &b.bg) && a.attrs.bold == b.attrs.bold &&
+           a.attrs.underline == b.attrs.underline && a.attrs.italic == b.attrs.italic &&
+           a.attrs.reverse == b.attrs.reverse;
+  };
+  auto color = [](const VTermColor& c) {
+    if (VTERM_COLOR_IS_DEFAULT_FG(&c) || VTERM_COLOR_IS_DEFAULT_BG(&c)) return std::string("d");
+    if (VTERM_COLOR_IS_INDEXED(&c)) return std::to_string(c.indexed.idx);
+    return std::to_string(c.rgb.red) + ":" + std::to_string(c.rgb.green) + ":" + std::to_string(c.rgb.blue);
+  };
+  for (int x = 0; x < cols_; ++x) {
+    VTermScreenCell cell;
+    if (!vterm_screen_get_cell(vt_->screen, {y, x}, &cell) || cell.width == 0) continue;
+    if (first || !same_pen(cell, last)) {
+      out += "{" + color(cell.fg) + "," + color(cell.bg) + "," + std::to_string(cell.attrs.bold) +
+             std::to_string(cell.attrs.underline) + std::to_string(cell.attrs.italic) +
+             std::to_string(cell.attrs.reverse) + "}";
+      last = cell;
+      first = false;
+    }
+    if (cell.chars[0] == 0) out += ' ';
+    for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i]; ++i) roam::append_utf8(cell.chars[i], out);
+    if (cell.width == 2) ++x;
+  }
+  return out;
+}
+
+std::string TerminalDriver::styled_text() const {
+  std::string out;
+  for (int y = 0; y < rows_; ++y) {
+    if (y) out += '\n';
+    out += styled_row(y);
+  }
+  return out;
+}
+
+bool TerminalDriver::raw_mode() const {
+  termios t{};
+  if (fd_ < 0 || tcgetattr(fd_, &t) != 0) return false;
+  return (t.c_lflag & (ICANON | ECHO)) == 0;
 }
 
 bool TerminalDriver::reverse(int x, int y) const {

@@ -24,6 +24,9 @@ class TerminalDriver {
   TerminalDriver& operator=(const TerminalDriver&) = delete;
 
   void type(std::string_view keys);
+  // Closes the terminal, as closing its window does: the program gets
+  // SIGHUP and reads end. Only wait_exit() and the readers below work after.
+  void hang_up();
   void resize(int cols, int rows);  // SIGWINCH follows, as with a real window
 
   // Reads whatever output is ready (waiting up to `wait`) into the screen.
@@ -47,6 +50,13 @@ class TerminalDriver {
   bool reverse(int x, int y) const;
   bool underlined(int x, int y) const;  // the cell at column x of row y
   bool cursor_visible() const;
+  // Row y with its colours and attributes, for comparing what two terminals
+  // show: each change of pen is written as {fg,bg,attrs} before its cell.
+  std::string styled_row(int y) const;
+  std::string styled_text() const;  // styled rows joined with '\n'
+  // The pseudo-terminal's line discipline as the program set it: raw means
+  // no line editing (ICANON) and no echo.
+  bool raw_mode() const;
   int cols() const { return cols_; }
   int rows() const { return rows_; }
   // Everything the program ever wrote, raw.

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "protocol/instruction.h"
+
 using namespace roam::client;
 
 TEST_CASE("a CONNECT line is parsed") {
@@ -35,4 +37,18 @@ TEST_CASE("CONNECT lines carry the protocol version and the address, and may say
   CHECK(old->addr.empty());
   CHECK(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=99")->protocol == 99);
   CHECK_FALSE(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=x"));
+  CHECK(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=1 pid=4321")->daemon_pid ==
+        4321);
+  CHECK_FALSE(parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw pid=-3"));
+}
+
+TEST_CASE("a CONNECT line of another protocol version is refused with both versions named") {
+  auto t = parse_connect_line("ROAM CONNECT 60002 00000000000000ab AAECAwQFBgcICQoLDA0ODw proto=99");
+  REQUIRE(t);
+  const auto checked = check_protocol(*t, "on box");
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error() == "the roam-server on box speaks protocol 99, this roam speaks " +
+                               std::to_string(roam::protocol_version));
+  t->protocol = roam::protocol_version;
+  CHECK(check_protocol(*t, "on box"));
 }

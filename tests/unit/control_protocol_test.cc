@@ -83,6 +83,7 @@ TEST_CASE("every response kind round trips") {
   s.created = 1700000000;
   s.last_activity = 1700000100;
   s.clients = 2;
+  s.stale_clients = 1;
   s.command = "/bin/bash";
   s.exit_status = 3;
   sessions.sessions = {s, SessionInfo{}};
@@ -91,6 +92,7 @@ TEST_CASE("every response kind round trips") {
   REQUIRE(r->sessions.size() == 2);
   CHECK(r->sessions[0].name == "work");
   CHECK(r->sessions[0].clients == 2);
+  CHECK(r->sessions[0].stale_clients == 1);
   CHECK(r->sessions[0].exit_status == 3);
   CHECK_FALSE(r->sessions[1].exit_status);
 
@@ -105,12 +107,13 @@ TEST_CASE("every response kind round trips") {
   CHECK(i->info.counters == info.info.counters);
 
   Response connect(Response::Kind::connect);
-  connect.connect = {60001, 0xabcdef, "AAECAwQFBgcICQoLDA0ODw"};
+  connect.connect = {60001, 0xabcdef, "AAECAwQFBgcICQoLDA0ODw", 4321};
   auto c = decode_response(body(frame_of(connect)));
   REQUIRE(c);
   CHECK(c->connect.port == 60001);
   CHECK(c->connect.conn_id == 0xabcdef);
   CHECK(c->connect.key == "AAECAwQFBgcICQoLDA0ODw");
+  CHECK(c->connect.daemon_pid == 4321);
 
   auto e = decode_response(body(frame_of(Response(Response::Kind::error, "no session named 'x'"))));
   REQUIRE(e);

@@ -89,3 +89,19 @@ TEST_CASE("connection ids in text form") {
   CHECK_FALSE(parse_conn_id("+0000000000000ab"));
   CHECK_FALSE(parse_conn_id(""));
 }
+
+TEST_CASE("a version notice names a version, and nothing else is taken for one") {
+  const auto notice = version_notice(7);
+  CHECK(notice.size() == version_notice_size);
+  CHECK(peek_conn_id(notice) == 0);
+  CHECK(parse_version_notice(notice) == 7);
+  auto wrong = notice;
+  wrong[9] = 'X';
+  CHECK_FALSE(parse_version_notice(wrong));
+  CHECK_FALSE(parse_version_notice(std::span<const uint8_t>(notice).first(12)));
+  // A sealed datagram is never a notice: its connection id is not 0.
+  DatagramCodec client(crypto::Key::random(), 0x1122334455667788, Direction::to_server);
+  auto sealed = client.seal(1, 2, std::vector<uint8_t>{});
+  REQUIRE(sealed);
+  CHECK_FALSE(parse_version_notice(*sealed));
+}

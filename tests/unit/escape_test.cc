@@ -80,3 +80,13 @@ TEST_CASE("Ctrl-^ [ and Ctrl-^ PgUp open the pager, even split across reads; oth
   CHECK(f.to_session == "\x1b[A");
   CHECK(f.commands.empty());
 }
+
+TEST_CASE("Ctrl-^ Ctrl-Z suspends, as in mosh; a Ctrl-Z alone reaches the session") {
+  EscapeKeys e;
+  auto f = feed(e, "\x1e\x1a");
+  CHECK(f.to_session.empty());
+  CHECK(f.commands == std::vector<LocalCommand>{LocalCommand::suspend});
+  f = feed(e, "\x1a");
+  CHECK(f.to_session == "\x1a");
+  CHECK(f.commands.empty());
+}

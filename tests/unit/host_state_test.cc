@@ -481,6 +481,15 @@ TEST_CASE("the echo acknowledgement arrives alone, in a few bytes") {
   CHECK(synced(now, later).echo_ack == 1ull << 40);
 }
 
+TEST_CASE("a stopping server says so in a few bytes") {
+  const HostState old = full_of_text(80, 24);
+  HostState now = old;
+  now.server_stopping = true;
+  CHECK(diff(old, now).size() <= 6);
+  CHECK(synced(old, now).server_stopping);
+  CHECK(synced(old, now) == now);
+}
+
 TEST_CASE("a resize and an alternate-screen switch repaint every row") {
   const HostState old = full_of_text(80, 24);
   HostState resized = old;

@@ -259,3 +259,20 @@ TEST_CASE("an acknowledgement just sent does not hold back the next frame") {
   CHECK(p.client.last_state_send() == p.now);
   CHECK(p.client.last_state_send() != before);
 }
+
+TEST_CASE("last words: resend delivers the newest state even when its first sending was lost") {
+  Pair p;
+  p.client.local().push_keys("warm");
+  p.run(p.now + 1000);
+  REQUIRE(p.client.idle());
+  p.client.local().push_keys("bye");
+  p.net.loss = 1;
+  p.client.tick(p.now, p.to_server());  // lost
+  p.net.loss = 0;
+  // No time for the usual retransmission: two copies at once, as a leaving client sends them.
+  p.client.resend(p.now, p.to_server());
+  p.client.resend(p.now, p.to_server());
+  p.run(p.now + 100);
+  CHECK(events_text(p.server.remote()).find("bye|") != std::string::npos);
+  CHECK(p.client.connection().unsendable() == 0);
+}

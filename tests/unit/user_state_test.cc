@@ -55,3 +55,37 @@ TEST_CASE("a needle is cut to 1024 bytes; bad flags and oversized needles are re
   CHECK(got.apply(Bytes{1, 0, 1, 5, 0, 10, 3, 1, 'q'}).has_value());
   CHECK(got.at(0).keys == "q");
 }
+
+TEST_CASE("a state holds at most max_key_bytes of keys: pushing and applying more is refused") {
+  UserState sent;
+  const std::string mib(1 << 20, 'k');
+  CHECK(sent.push_keys(mib));
+  CHECK(sent.push_keys(mib));
+  CHECK(sent.key_bytes() == UserState::max_key_bytes);
+  CHECK_FALSE(sent.push_keys("x"));
+  CHECK(sent.end() == 2);
+  sent.forget_before(1);
+  CHECK(sent.key_bytes() == mib.size());
+  CHECK(sent.push_keys("x"));
+
+  // A peer that sends more than the bound in one diff is refused.
+  UserState big;
+  CHECK(big.push_keys(mib));
+  Bytes d;
+  big.diff_from(UserState{}, d);
+  UserState got;
+  REQUIRE(got.apply(d).has_value());
+  REQUIRE(got.apply(d).has_value());  // the same events again: nothing new, nothing counted twice
+  CHECK(got.key_bytes() == mib.size());
+  UserState more = big;
+  CHECK(more.push_keys(mib));
+  CHECK_FALSE(more.push_keys("y"));
+  // Built by hand: a diff adding three MiB-long key events.
+  Bytes hostile{1, 0, 3};
+  for (int i = 0; i < 3; ++i) {
+    hostile.insert(hostile.end(), {1, 0x80, 0x80, 0x40});  // kind 1, length 1 MiB
+    hostile.insert(hostile.end(), mib.begin(), mib.end());
+  }
+  UserState victim;
+  CHECK_FALSE(victim.apply(hostile).has_value());
+}
