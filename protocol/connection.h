@@ -30,6 +30,16 @@ struct DropCounters {
   uint64_t unknown_state = 0;    // a diff from a state we do not hold
   uint64_t stale = 0;            // fragments of superseded instructions
   uint64_t bad_version = 0;      // authentic, but in a protocol version we do not speak
+
+  DropCounters& operator+=(const DropCounters& o) {
+    auth_failed += o.auth_failed;
+    wrong_direction += o.wrong_direction;
+    malformed += o.malformed;
+    unknown_state += o.unknown_state;
+    stale += o.stale;
+    bad_version += o.bad_version;
+    return *this;
+  }
 };
 
 class RttEstimator {

@@ -122,13 +122,7 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
   DropCounters d = retired_;
   uint64_t unsendable = retired_unsendable_;
   for (const auto& [id, a] : by_id_) {
-    const DropCounters& c = a->transport.connection().drops();
-    d.auth_failed += c.auth_failed;
-    d.wrong_direction += c.wrong_direction;
-    d.malformed += c.malformed;
-    d.unknown_state += c.unknown_state;
-    d.stale += c.stale;
-    d.bad_version += c.bad_version;
+    d += a->transport.connection().drops();
     unsendable += a->transport.connection().unsendable();
   }
   return {{"attachments", by_id_.size()},
@@ -428,13 +422,7 @@ void Attachments::service() {
     }
     if (drop) {
       log("attachment {} closed", format_conn_id(it->first));
-      const DropCounters& d = a.transport.connection().drops();
-      retired_.auth_failed += d.auth_failed;
-      retired_.wrong_direction += d.wrong_direction;
-      retired_.malformed += d.malformed;
-      retired_.unknown_state += d.unknown_state;
-      retired_.stale += d.stale;
-      retired_.bad_version += d.bad_version;
+      retired_ += a.transport.connection().drops();
       retired_unsendable_ += a.transport.connection().unsendable();
       if (a.sized && a.session) unsized.push_back(a.session);
       it = by_id_.erase(it);

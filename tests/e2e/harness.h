@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace roam::e2e {
@@ -27,6 +28,11 @@ struct RunOptions {
 
 // Runs argv[0] (a path) with argv, waits for it (killing it at the timeout).
 Run run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Whether `text` holds `needle`: what most assertions on output ask.
+inline bool contains(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
+}
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool wait_until(const std::function<bool()>& condition,

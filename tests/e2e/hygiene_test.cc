@@ -20,8 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
@@ -132,9 +130,9 @@ TEST_CASE("the key is in no process's argv or environment, nor in the daemon's l
     INFO(who);
     const std::string cmdline = proc(pid, "cmdline"), environ = proc(pid, "environ");
     CHECK(!cmdline.empty());
-    CHECK(!has(cmdline, a.key));
-    CHECK(!has(environ, a.key));
-    CHECK(!has(environ, "ROAM_KEY="));
+    CHECK(!contains(cmdline, a.key));
+    CHECK(!contains(environ, a.key));
+    CHECK(!contains(environ, "ROAM_KEY="));
   }
   int scanned = 0;
   std::vector<pid_t> holders;
@@ -143,7 +141,7 @@ TEST_CASE("the key is in no process's argv or environment, nor in the daemon's l
     const std::string cmdline = proc(p, "cmdline"), environ = proc(p, "environ");
     if (cmdline.empty() && environ.empty()) continue;
     ++scanned;
-    if (has(cmdline, a.key) || has(environ, a.key)) holders.push_back(p);
+    if (contains(cmdline, a.key) || contains(environ, a.key)) holders.push_back(p);
   }
   MESSAGE("scanned the argv and environment of ", scanned, " readable processes; the key found in ",
           holders.size());
@@ -152,8 +150,8 @@ TEST_CASE("the key is in no process's argv or environment, nor in the daemon's l
 
   // roam connect took the id and key from its environment: they are gone from it.
   const std::string client_env = proc(a.client->pid(), "environ");
-  CHECK_MESSAGE(!has(client_env, "ROAM_KEY"), "the client's /proc/PID/environ still holds ROAM_KEY");
-  CHECK_MESSAGE(!has(client_env, "ROAM_CONN_ID"), "the client's /proc/PID/environ still holds ROAM_CONN_ID");
+  CHECK_MESSAGE(!contains(client_env, "ROAM_KEY"), "the client's /proc/PID/environ still holds ROAM_KEY");
+  CHECK_MESSAGE(!contains(client_env, "ROAM_CONN_ID"), "the client's /proc/PID/environ still holds ROAM_CONN_ID");
 
   // Detach, so the log has the whole life of an attachment; then read it.
   a.client->type("\x1e" "d");
@@ -161,8 +159,8 @@ TEST_CASE("the key is in no process's argv or environment, nor in the daemon's l
   const std::string log = slurp(a.sb.runtime() + "/server.log");
   MESSAGE("server.log: ", log.size(), " bytes");
   CHECK(!log.empty());
-  CHECK(!has(log, a.key));
-  CHECK(has(log, a.id));  // the connection id is no secret: the log names attachments by it
+  CHECK(!contains(log, a.key));
+  CHECK(contains(log, a.id));  // the connection id is no secret: the log names attachments by it
 }
 
 TEST_CASE("core dumps are off in the daemon and the client") {

@@ -16,8 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
-
 // A session, a relay in front of its UDP port, and a client talking to the relay.
 struct Link {
   Sandbox sb;
@@ -64,7 +62,7 @@ TEST_CASE("with 30% loss each way the screen and the history are complete") {
   const std::string h = l.history();
   std::string all;
   for (int i = 1; i <= 100; ++i) all += (i < 10 ? "line00" : i < 100 ? "line0" : "line") + std::to_string(i) + "\n";
-  CHECK(has(h, all));
+  CHECK(contains(h, all));
 }
 
 TEST_CASE("after the client's address changes the next keystroke's echo arrives") {
@@ -72,7 +70,7 @@ TEST_CASE("after the client's address changes the next keystroke's echo arrives"
   REQUIRE(l.client->wait_for_text("rdy>"));
   l.client->type("echo before-move\r");
   REQUIRE(l.client->wait_for_text("\nbefore-move\n"));
-  CHECK(has(l.relay->ctl("rebind"), "ok"));
+  CHECK(contains(l.relay->ctl("rebind"), "ok"));
   l.client->type("echo after-move\r");
   CHECK(l.client->wait_for_text("\nafter-move\n"));
   CHECK(json_number(l.relay->ctl("stats"), "", "rebinds") == 1);
@@ -81,7 +79,7 @@ TEST_CASE("after the client's address changes the next keystroke's echo arrives"
 TEST_CASE("a 20 s outage: the bar shows, then the newest output and no bar; history has every line") {
   Link l("counter", {}, {"/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo count$i; sleep 1; done"});
   REQUIRE(l.client->wait_for_text("count3"));
-  CHECK(has(l.relay->ctl("outage 20"), "ok"));
+  CHECK(contains(l.relay->ctl("outage 20"), "ok"));
   CHECK(l.client->wait_for_text("last contact", 15s));
   CHECK(l.client->contains("Ctrl-^ d to detach"));
   // The link returns after 20 s: the screen catches up and the bar goes.
@@ -93,7 +91,7 @@ TEST_CASE("a 20 s outage: the bar shows, then the newest output and no bar; hist
   CHECK(newest > 20);
   std::string expected;
   for (int i = 1; i < newest; ++i) expected += "count" + std::to_string(i) + "\n";
-  CHECK(has(h, expected));
+  CHECK(contains(h, expected));
 }
 
 TEST_CASE("a client stopped for 20 s while the network changes recovers by itself") {
@@ -102,9 +100,15 @@ TEST_CASE("a client stopped for 20 s while the network changes recovers by itsel
   l.client->type("echo before-sleep\r");
   REQUIRE(l.client->wait_for_text("\nbefore-sleep\n"));
   kill(l.client->pid(), SIGSTOP);
-  std::this_thread::sleep_for(2s);  // the "laptop" is asleep; let the world move on
-  CHECK(has(l.relay->ctl("rebind"), "ok"));
-  std::this_thread::sleep_for(18s);
+  const auto stopped = std::chrono::steady_clock::now();
+  // The "laptop" is asleep: the server goes on talking to it unanswered
+  // (its heartbeat), then the network changes under it.
+  const long long heard = json_number(l.relay->ctl("stats"), "down", "packets");
+  REQUIRE(wait_until([&] { return json_number(l.relay->ctl("stats"), "down", "packets") > heard; }, 10s));
+  CHECK(contains(l.relay->ctl("rebind"), "ok"));
+  // The sleep itself is what is tested: 20 s, longer than the client's
+  // rebind timer and the server's contact warnings.
+  std::this_thread::sleep_until(stopped + 20s);
   kill(l.client->pid(), SIGCONT);
   l.client->type("echo after-sleep\r");
   CHECK(l.client->wait_for_text("\nafter-sleep\n", 30s));
@@ -131,10 +135,10 @@ TEST_CASE("replayed and garbage datagrams change nothing and do not divert the s
   REQUIRE(l.client->wait_for_text("\nsteady-one\n"));
   l.client->pump(500ms);
   const std::string screen = l.client->screen_text();
-  CHECK(has(l.relay->ctl("replay"), "ok"));
-  CHECK(has(l.relay->ctl("replay-new"), "ok"));
-  CHECK(has(l.relay->ctl("replay-new 2"), "ok"));
-  CHECK(has(l.relay->ctl("garbage 200"), "ok"));
+  CHECK(contains(l.relay->ctl("replay"), "ok"));
+  CHECK(contains(l.relay->ctl("replay-new"), "ok"));
+  CHECK(contains(l.relay->ctl("replay-new 2"), "ok"));
+  CHECK(contains(l.relay->ctl("garbage 200"), "ok"));
   l.client->pump(1500ms);
   CHECK(l.client->screen_text() == screen);
   // Nothing was sent to the address the replays came from.

@@ -23,10 +23,6 @@ namespace {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // The local roam's environment: a runtime directory under a regular file,
 // which no daemon can ever use.
 Env local_env(const Sandbox& sb) {

@@ -17,8 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
-
 // The `roam ls` line of one session, or "".
 std::string ls_line(Sandbox& sb, std::string_view name) {
   std::istringstream in(sb.roam({"ls"}).out);
