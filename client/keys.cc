@@ -1,6 +1,6 @@
 #include "client/keys.h"
 
-#include "protocol/utf8.h"
+#include "client/key_lexer.h"
 
 namespace roam::client {
 
@@ -31,40 +31,37 @@ Key csi_key(std::string_view params, char final) {
   }
 }
 
+Key key(const KeyToken& t) {
+  using K = Key::Kind;
+  switch (t.kind) {
+    case KeyToken::Kind::text: return {K::text, t.ch};
+    case KeyToken::Kind::control:
+      if (t.ch == '\r' || t.ch == '\n') return {K::enter};
+      if (t.ch == 0x7f || t.ch == '\b') return {K::backspace};
+      return {K::text, t.ch};
+    case KeyToken::Kind::csi: return csi_key(t.params, static_cast<char>(t.ch));
+    case KeyToken::Kind::ss3: return csi_key({}, static_cast<char>(t.ch));
+    case KeyToken::Kind::escape:
+    case KeyToken::Kind::alt: return {K::escape};  // alt: its key follows (parse_keys)
+    case KeyToken::Kind::invalid: return {K::text, U'\ufffd'};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Key> parse_keys(std::string_view in) {
-  using K = Key::Kind;
+  KeyLexer lexer;
   std::vector<Key> keys;
-  for (size_t i = 0; i < in.size();) {
-    const char c = in[i];
-    if (c == '\x1b') {
-      if (i + 1 == in.size()) {
-        keys.push_back({K::escape});
-        ++i;
-      } else if (in[i + 1] == '[') {
-        size_t j = i + 2;
-        while (j < in.size() && !(in[j] >= 0x40 && in[j] <= 0x7e)) ++j;
-        if (j == in.size()) break;  // a cut sequence: dropped
-        keys.push_back(csi_key(in.substr(i + 2, j - i - 2), in[j]));
-        i = j + 1;
-      } else if (in[i + 1] == 'O' && i + 2 < in.size()) {
-        keys.push_back(csi_key({}, in[i + 2]));
-        i += 3;
-      } else {
-        keys.push_back({K::escape});
-        ++i;
-      }
-    } else if (c == '\r' || c == '\n') {
-      keys.push_back({K::enter});
-      ++i;
-    } else if (c == '\x7f' || c == '\b') {
-      keys.push_back({K::backspace});
-      ++i;
-    } else {
-      keys.push_back({K::text, next_utf8(in, i)});
-    }
+  for (char c : in) {
+    auto t = lexer.step(c);
+    if (!t) continue;
+    keys.push_back(key(*t));
+    // Esc then a key in one read: both, as the user typed them.
+    if (t->kind == KeyToken::Kind::alt)
+      if (auto after = lexer.step(static_cast<char>(t->ch))) keys.push_back(key(*after));
   }
+  if (auto t = lexer.end_of_read(true)) keys.push_back(key(*t));
   return keys;
 }
 

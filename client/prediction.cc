@@ -375,82 +375,29 @@ void Predictor::keys(std::string_view bytes, uint64_t number, const Screen& fram
   cull(frame, now);
   if (bytes.size() > paste_bytes) {
     reset();
-    parse_ = Parse::ground;
+    lexer_ = KeyLexer();
   } else {
-    for (char byte : bytes) {
-      const auto b = static_cast<unsigned char>(byte);
-      switch (parse_) {
-        case Parse::ground:
-          if (b == 0x1b) {
-            parse_ = Parse::esc;
-          } else if (b == 0x7f) {
-            on_backspace(frame, now);
-          } else if (b == '\r') {
-            on_return(frame, now);
-          } else if (b < 0x20) {
-            become_tentative();
-          } else if (b < 0x80) {
-            on_print(b, frame, now);
-          } else if (b >= 0xc2 && b < 0xf5) {
-            utf8_left_ = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
-            utf8_ch_ = b & (0x3f >> utf8_left_);
-            parse_ = Parse::utf8;
-          } else {
-            become_tentative();
-          }
-          break;
-        case Parse::utf8:
-          if ((b & 0xc0) != 0x80) {
-            parse_ = Parse::ground;
-            become_tentative();
-            break;
-          }
-          utf8_ch_ = utf8_ch_ << 6 | (b & 0x3f);
-          if (--utf8_left_ == 0) {
-            parse_ = Parse::ground;
-            on_print(utf8_ch_, frame, now);
-          }
-          break;
-        case Parse::esc:
-          if (b == '[') {
-            parse_ = Parse::csi;
-            csi_params_ = false;
-          } else if (b == 'O') {
-            parse_ = Parse::ss3;
-          } else {
-            parse_ = Parse::ground;
-            become_tentative();
-          }
-          break;
-        case Parse::csi:
-          if (b >= 0x20 && b < 0x40) {
-            csi_params_ = true;
-            break;
-          }
-          parse_ = Parse::ground;
-          if (!csi_params_ && (b == 'C' || b == 'D'))
-            on_arrow(b == 'C' ? 1 : -1, frame, now);
-          else
-            become_tentative();
-          break;
-        case Parse::ss3:
-          parse_ = Parse::ground;
-          if (b == 'C' || b == 'D')
-            on_arrow(b == 'C' ? 1 : -1, frame, now);
-          else
-            become_tentative();
-          break;
-      }
-    }
+    for (char byte : bytes)
+      if (auto t = lexer_.step(byte)) on_key(*t, frame, now);
     // A lone Escape (vim's): nothing follows it in the same read.
-    if (parse_ == Parse::esc) {
-      parse_ = Parse::ground;
-      become_tentative();
-    }
+    if (auto t = lexer_.end_of_read(false)) on_key(*t, frame, now);
   }
   sent_ = number;
   last_update_ = now;
   build_overlay(frame);
+}
+
+// What one key does to the guesses: printable text, Backspace, Return and
+// the plain Left and Right arrows are predicted; anything else may do
+// anything, so the guesses become tentative.
+void Predictor::on_key(const KeyToken& t, const Screen& frame, uint64_t now) {
+  using K = KeyToken::Kind;
+  if (t.kind == K::text) return on_print(t.ch, frame, now);
+  if (t.kind == K::control && t.ch == 0x7f) return on_backspace(frame, now);
+  if (t.kind == K::control && t.ch == '\r') return on_return(frame, now);
+  const bool arrow = (t.kind == K::csi && t.params.empty()) || t.kind == K::ss3;
+  if (arrow && (t.ch == 'C' || t.ch == 'D')) return on_arrow(t.ch == 'C' ? 1 : -1, frame, now);
+  become_tentative();
 }
 
 void Predictor::build_overlay(const Screen& frame) {

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/key_lexer.h"
 #include "protocol/screen.h"
 
 namespace roam::client {
@@ -114,6 +115,7 @@ class Predictor {
   bool shown(uint64_t epoch) const { return epoch <= confirmed_epoch_; }
   bool showing() const;
 
+  void on_key(const KeyToken& t, const Screen& frame, uint64_t now);
   void on_print(uint32_t ch, const Screen& frame, uint64_t now);
   void on_backspace(const Screen& frame, uint64_t now);
   void on_arrow(int dx, const Screen& frame, uint64_t now);
@@ -138,11 +140,7 @@ class Predictor {
   uint64_t last_quick_confirmation_ = 0;
 
   // Parsing of the key bytes across calls.
-  enum class Parse : uint8_t { ground, esc, csi, ss3, utf8 };
-  Parse parse_ = Parse::ground;
-  uint32_t utf8_ch_ = 0;
-  int utf8_left_ = 0;
-  bool csi_params_ = false;
+  KeyLexer lexer_;  // keys may be cut between reads
 
   // Prompt learning (see the top): the newest epoch whose first key was
   // typed at a prompt, and the sigils of prompts where echo was confirmed.
