@@ -36,8 +36,9 @@ commands:
   connect HOST PORT                             attach with ROAM_CONN_ID and ROAM_KEY from the
                                                 environment (what roam attach does after its bootstrap)
   new SESSION [--size COLSxROWS] [-- CMD ARGS...]  start a detached session
-  ls [HOST]                                     list sessions
-  kill SESSION                                  end a session
+  ls [HOST] [--long]                            list sessions (--long: history lines kept, dropped)
+  kill SESSION | --exited                       end a session (its programs get SIGHUP, then SIGKILL
+                                                after 2 s); --exited: remove every ended session
   rename SESSION NEW                            rename a session
   history SESSION [--lines N] [--grep TEXT] [-i] [--ansi]
                                                 print a session's scrollback and screen

@@ -484,7 +484,10 @@ class Client {
         line(STDOUT_FILENO, unsent_ ? fmt::format("[detached from {}; {} of input not sent]", name_, mebibytes(unsent_))
                                     : fmt::format("[detached from {}]", name_));
         return 0;
-      case Ending::exited: line(STDOUT_FILENO, fmt::format("[{} exited with code {}]", name_, state.exit_code)); return 0;
+      case Ending::exited:
+        line(STDOUT_FILENO, state.killed ? fmt::format("[{} killed]", name_)
+                                         : fmt::format("[{} exited with code {}]", name_, state.exit_code));
+        return 0;
     }
     return 0;
   }

@@ -278,6 +278,8 @@ const Screen& Pager::render() {
     left = (prompt_backward_ ? "?" : "/") + utf8(*prompt_);
   } else {
     left = fmt::format(" line {} of {}", cursor_ + 1, total());
+    // Line numbers count from the first line ever printed; the limit dropped the oldest.
+    if (begin_ > 0) left += fmt::format(", {} older lines dropped", begin_);
     if (!last_needle_.empty()) left += fmt::format("  {}{}", last_backward_ ? '?' : '/', utf8(last_needle_));
     if (search_.searching()) left += "  searching\u2026";
     else if (!message_.empty()) left += "  " + message_;

@@ -473,10 +473,6 @@ History::History(Limits limits)
       seal_lines_(
           static_cast<uint32_t>(std::clamp<uint64_t>(limits.max_lines / 4, 1, block_lines))) {}
 
-uint64_t History::begin() const {
-  return blocks_.empty() ? end_ - open_lines_ : blocks_.front().first_line;
-}
-
 void History::append(const Row& row) {
   encode_row(row, open_text_, open_meta_, shapes_, pens_);
   ++open_lines_;
@@ -518,11 +514,16 @@ void History::seal() {
 }
 
 void History::enforce_limits() {
-  while (!blocks_.empty() &&
-         (end_ - begin() > limits_.max_lines || stored_bytes() > limits_.max_bytes)) {
-    sealed_bytes_ -= blocks_.front().data.size();
+  if (end_ - begin_ > limits_.max_lines) begin_ = end_ - limits_.max_lines;
+  while (!blocks_.empty()) {
+    const Block& oldest = blocks_.front();
+    const uint64_t oldest_end = oldest.first_line + oldest.lines;
+    if (oldest_end > begin_ && stored_bytes() <= limits_.max_bytes) break;
+    begin_ = std::max(begin_, oldest_end);
+    sealed_bytes_ -= oldest.data.size();
     blocks_.pop_front();
   }
+  // Rows of the open block before begin_ (a zero limit) are never read.
 }
 
 size_t History::block_index(uint64_t line) const {
@@ -558,7 +559,7 @@ Result<History::Segment> History::segment(size_t index) const {
 
 Result<std::vector<Row>> History::read(uint64_t first, uint64_t count) const {
   std::vector<Row> rows;
-  const uint64_t lo = std::max(first, begin());
+  const uint64_t lo = std::max(first, begin_);
   const uint64_t hi = first >= end_ || count >= end_ - first ? end_ : first + count;
   if (lo >= hi) return rows;
   rows.reserve(hi - lo);
@@ -589,11 +590,10 @@ std::vector<uint64_t> History::search(std::string_view needle, const SearchOptio
   std::string screen_text;
   for (const Row& row : screen) append_text(row, screen_text);
   const uint64_t screen_end = end_ + screen.size();
-  // Lines examined: [lo, hi).
-  const uint64_t lo = options.backward ? 0 : options.from;
+  // Lines examined: [lo, hi). The oldest block may hold dropped lines before begin_.
+  const uint64_t lo = std::max(options.backward ? 0 : options.from, begin_);
   const uint64_t hi = options.backward && options.from < screen_end ? options.from + 1 : screen_end;
-  const uint64_t first = std::max(lo, begin());
-  if (first >= hi) return found;
+  if (lo >= hi) return found;
 
   Matcher matcher(needle, options);
   auto scan_block = [&](size_t index) {
@@ -602,13 +602,13 @@ std::vector<uint64_t> History::search(std::string_view needle, const SearchOptio
   };
   if (options.backward) {
     if (hi > end_ && !matcher.scan(screen_text, end_, lo, hi, found)) return found;
-    if (end_ == begin()) return found;
+    if (end_ == begin_) return found;
     for (size_t index = block_index(std::min(hi, end_) - 1) + 1; index-- > 0;) {
       if (!scan_block(index)) break;
     }
   } else {
-    if (first < end_) {
-      for (size_t index = block_index(first); index <= blocks_.size(); ++index) {
+    if (lo < end_) {
+      for (size_t index = block_index(lo); index <= blocks_.size(); ++index) {
         if (!scan_block(index)) return found;
       }
     }

@@ -5,8 +5,10 @@
 // alone cannot say, attribute runs where the pen is not the default, the
 // soft-wrap flag), so a plain line costs about its text. Encoded rows gather
 // in an open block; a full block (64 KiB or 4096 rows, and at most a quarter
-// of either limit) is sealed and zstd-compressed. The limits drop whole
-// sealed blocks, oldest first, so begin() advances a block at a time.
+// of either limit) is sealed and zstd-compressed. The line limit is exact:
+// begin() moves a line at a time, and the oldest sealed block is dropped
+// once none of its lines is kept (its older lines stay stored, unread,
+// until then). The byte limit drops whole sealed blocks, oldest first.
 //
 // Not thread-safe, const methods included: reads and searches share a
 // decompression context and a one-block cache. The zstd contexts (~750 KB)
@@ -67,7 +69,7 @@ class History {
   // Unicode scalars are kept as U+FFFD.
   void append(const Row& row);
 
-  uint64_t begin() const;  // first retained line
+  uint64_t begin() const { return begin_; }  // first retained line; as many were dropped
   uint64_t end() const { return end_; }
 
   // Lines [first, first + count) clipped to [begin(), end()), equal to the
@@ -124,7 +126,7 @@ class History {
   std::string open_text_;
   std::vector<uint8_t> open_meta_;
   uint32_t open_lines_ = 0;
-  uint64_t end_ = 0;
+  uint64_t begin_ = 0, end_ = 0;
 
   std::unique_ptr<ZSTD_CCtx_s, CCtxFree> cctx_;
   std::vector<char> compressed_;        // scratch for seal()

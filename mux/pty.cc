@@ -136,7 +136,13 @@ Result<std::unique_ptr<Pty>, std::string> Pty::spawn(uv_loop_t* loop, const Spaw
   fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
   auto pty = std::make_unique<Pty>(Token{}, loop, master, pid);
   if (n == sizeof child_errno) {
-    pty->reap();
+    // The child exits right after reporting, maybe not yet: wait for it, or
+    // it stays a zombie (SIGCHLD reaps only the children of live sessions).
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    pty->exit_status_ = 127;
+    pty->collected_ = true;
     return fail(fmt::format("cannot run {}: {}", argv[0], std::strerror(child_errno)));
   }
   return pty;
@@ -151,7 +157,6 @@ Pty::Pty(Token, uv_loop_t* loop, int fd, pid_t pid) : fd_(fd), pid_(pid) {
 Pty::~Pty() {
   poll_.close();
   close_fd();
-  if (!exit_status_) kill(pid_, SIGHUP);
 }
 
 void Pty::close_fd() {
@@ -224,13 +229,20 @@ void Pty::resize(int cols, int rows) {
 
 bool Pty::reap() {
   if (exit_status_) return true;
-  int status = 0;
-  const pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r != pid_) return false;
-  if (WIFEXITED(status)) exit_status_ = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) exit_status_ = 128 + WTERMSIG(status);
-  else return false;
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != pid_)
+    return false;
+  if (info.si_code == CLD_EXITED) exit_status_ = info.si_status;
+  else exit_status_ = 128 + info.si_status;  // killed or dumped core
   return true;
+}
+
+void Pty::collect() {
+  if (collected_ || !reap()) return;
+  int status;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  collected_ = true;
 }
 
 }  // namespace roam::mux

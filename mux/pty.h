@@ -28,7 +28,7 @@ class Pty {
  public:
   static Result<std::unique_ptr<Pty>, std::string> spawn(uv_loop_t* loop, const SpawnOptions& options);
   // Closes the terminal, which hangs up the program (SIGHUP), as closing a
-  // terminal window does. A child still running is reaped later by reap().
+  // terminal window does. The child is not collected: see collect().
   ~Pty();
 
   // Output from the program, as it arrives.
@@ -46,9 +46,13 @@ class Pty {
   void resize(int cols, int rows);
 
   pid_t pid() const { return pid_; }
-  // Collects the child's exit if it has happened (waitpid on our pid only).
+  // Learns the child's exit if it has happened (on our pid only), leaving it
+  // a zombie: its pid stays ours, so nobody else can be signalled by it.
   // Returns true once the exit status is known.
   bool reap();
+  // Lets the exited child go (waitpid). Until then, or until a Reaper takes
+  // over the pid, it stays a zombie.
+  void collect();
   // The exit code, or 128 + signal number, as a shell reports it.
   std::optional<int> exit_status() const { return exit_status_; }
   bool closed() const { return fd_ < 0; }
@@ -67,6 +71,7 @@ class Pty {
   int fd_;
   pid_t pid_;
   std::optional<int> exit_status_;
+  bool collected_ = false;
   std::string pending_;  // bytes waiting for the program to read, from written_ on
   size_t written_ = 0;
   UvHandle<uv_poll_t> poll_;

@@ -1,7 +1,5 @@
 #include "mux/registry.h"
 
-#include <sys/wait.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +18,13 @@ std::string invalid_name_message(std::string_view name) {
   std::string shown;
   for (char c : name.substr(0, 80)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
   return fmt::format("invalid session name '{}': use 1-64 letters, digits, '.', '_' or '-'", shown);
+}
+
+Registry::Registry(uv_loop_t* loop) : loop_(loop), reaper_(loop) {
+  reaper_.on_done = [this](const std::string& name, size_t killed, size_t survivors) {
+    if (on_programs_ended) on_programs_ended(name, killed, survivors);
+  };
+  reaper_.on_idle = [this] { check_empty(); };
 }
 
 Result<Session*, std::string> Registry::create(SessionOptions options) {
@@ -60,11 +65,31 @@ Result<void, std::string> Registry::rename(std::string_view from, std::string_vi
 Result<void, std::string> Registry::kill(std::string_view name) {
   auto it = sessions_.find(name);
   if (it == sessions_.end()) return fail(fmt::format("no session named '{}'", name));
-  if (!it->second->exit_status()) orphans_.push_back(it->second->pid());
-  if (on_session_removed) on_session_removed(*it->second);
+  Session& s = *it->second;
+  // An ended session's program is collected already, and nothing holds its terminal.
+  if (!s.ended()) reaper_.hang_up(s.pid(), s.name());
+  if (on_session_removed) on_session_removed(s);
   sessions_.erase(it);
-  if (sessions_.empty() && on_empty) on_empty();
+  check_empty();
   return {};
+}
+
+std::vector<std::string> Registry::kill_ended() {
+  std::vector<std::string> names;
+  for (const auto& [name, s] : sessions_)
+    if (s->ended()) names.push_back(name);
+  for (const auto& name : names) (void)kill(name);
+  return names;
+}
+
+void Registry::kill_all() {
+  std::vector<std::string> names;
+  for (const auto& [name, s] : sessions_) names.push_back(name);
+  for (const auto& name : names) (void)kill(name);
+}
+
+void Registry::check_empty() {
+  if (empty() && on_empty) on_empty();
 }
 
 std::vector<Session*> Registry::list() const {
@@ -74,10 +99,7 @@ std::vector<Session*> Registry::list() const {
 }
 
 void Registry::reap_children() {
-  std::erase_if(orphans_, [](pid_t pid) {
-    int status;
-    return waitpid(pid, &status, WNOHANG) == pid;
-  });
+  reaper_.reap();
   // A session's on_ended may run here; it must not remove sessions.
   for (auto& [name, s] : sessions_) s->reap();
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mux/reaper.h"
 #include "mux/session.h"
 #include "protocol/result.h"
 
@@ -23,13 +24,18 @@ std::string invalid_name_message(std::string_view name);
 
 class Registry {
  public:
-  explicit Registry(uv_loop_t* loop) : loop_(loop) {}
+  explicit Registry(uv_loop_t* loop);
 
   Result<Session*, std::string> create(SessionOptions options);
   Session* find(std::string_view name) const;
   Result<void, std::string> rename(std::string_view from, std::string_view to);
-  // Ends the session now: its program is hung up and reaped later.
+  // Removes the session now. If its program still runs, the Reaper hangs
+  // it up and, after its grace, kills what remains of its session.
   Result<void, std::string> kill(std::string_view name);
+  // Kills every session whose program has ended; returns their names.
+  std::vector<std::string> kill_ended();
+  // Kills every session (the daemon is stopping).
+  void kill_all();
 
   // Sessions in name order.
   std::vector<Session*> list() const;
@@ -38,6 +44,8 @@ class Registry {
   // On SIGCHLD: reap our own children only, never waitpid(-1), which would
   // steal the exits of processes libuv spawned.
   void reap_children();
+  // No session, and nothing of a killed one still running.
+  bool empty() const { return sessions_.empty() && reaper_.idle(); }
 
   // A session's program ended (its screen and history remain until killed).
   std::function<void(Session&)> on_session_ended;
@@ -45,13 +53,17 @@ class Registry {
   std::function<void(Session&)> on_session_changed;
   // A session is about to be destroyed (killed, or released after it ended).
   std::function<void(Session&)> on_session_removed;
-  // The registry became empty after holding sessions.
+  // empty() became true after sessions were held.
   std::function<void()> on_empty;
+  // The programs of a killed session have all ended (see Reaper::on_done).
+  std::function<void(const std::string& name, size_t killed, size_t survivors)> on_programs_ended;
 
  private:
+  void check_empty();
+
   uv_loop_t* loop_;
   std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions_;
-  std::vector<pid_t> orphans_;  // hung-up children of killed sessions, not yet reaped
+  Reaper reaper_;
 };
 
 }  // namespace roam::mux

@@ -78,6 +78,8 @@ void Session::check_ended() {
   // program wrote has been read (output can still be buffered after exit).
   if (ended_ || !pty_->closed() || !pty_->reap()) return;
   ended_ = true;
+  // Nothing of the session runs that holds its terminal: its pid can go.
+  pty_->collect();
   if (on_ended) on_ended(*this);
   if (on_change) on_change(*this);
 }

@@ -42,6 +42,7 @@
 //                  varint request, varint complete, then for lines:
 //                  varint first line, varint count, the rows; for
 //                  matches: varint count, the line numbers
+//    13 killed     varint (1 if the session was killed rather than exited)
 //    14 server     varint flags: 1 = the server is stopping (the client's
 //                  session ends with it)
 //
@@ -88,6 +89,7 @@ enum Tag : uint64_t {
   tag_history = 10,
   tag_echo_ack = 11,
   tag_replies = 12,
+  tag_killed = 13,
   tag_server = 14,
   last_known_tag = tag_server,
 };
@@ -614,6 +616,9 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       break;
     case tag_replies:
       return read_replies(r, state);
+    case tag_killed:
+      state.killed = take(r, 1) != 0;
+      break;
     case tag_server: {
       const uint64_t flags = take(r, 1);
       if (!r.ok()) return r.finish();
@@ -670,6 +675,7 @@ void HostState::diff_from(const HostState& old, std::vector<uint8_t>& out) const
   if (history_begin != old.history_begin) put_section(out, tag_history, [&](Writer& w) { w.varint(history_begin); });
   if (echo_ack != old.echo_ack) put_section(out, tag_echo_ack, [&](Writer& w) { w.varint(echo_ack); });
   if (replies_end != old.replies_end || replies_begin() != old.replies_begin()) put_replies(*this, old, out);
+  if (killed != old.killed) put_section(out, tag_killed, [&](Writer& w) { w.varint(uint64_t{killed}); });
   if (server_stopping != old.server_stopping)
     put_section(out, tag_server, [&](Writer& w) { w.varint(uint64_t{server_stopping}); });
   Writer(out).varint(tag_end);

@@ -35,10 +35,13 @@ struct HistoryReply {
   friend bool operator==(const HistoryReply&, const HistoryReply&) = default;
 };
 
+// A new field goes into diff_from, apply and unchanged_from, and into the
+// unit test that changes each field.
 struct HostState {
   Screen screen{80, 24};
   bool exited = false;       // the session's program has ended
   int32_t exit_code = 0;
+  bool killed = false;       // with exited: the session was killed (roam kill), not left by its program
   uint64_t history_end = 0;    // number of history lines (absolute line numbers end here)
   uint64_t history_begin = 0;  // the oldest line still kept
   // How many of the client's user events reached the program at least
@@ -80,6 +83,7 @@ struct HostState {
   // their numbers say whether they changed.
   bool unchanged_from(const HostState& earlier) const {
     return screen.same_versions(earlier.screen) && exited == earlier.exited && exit_code == earlier.exit_code &&
+           killed == earlier.killed && server_stopping == earlier.server_stopping &&
            history_end == earlier.history_end && history_begin == earlier.history_begin &&
            echo_ack == earlier.echo_ack && replies_end == earlier.replies_end &&
            replies.size() == earlier.replies.size();

@@ -147,12 +147,14 @@ void Attachments::session_changed(mux::Session& session) {
 void Attachments::session_removed(mux::Session& session) {
   for (auto& [id, a] : by_id_) {
     if (a->session != &session) continue;
-    // Keep the final screen; the client learns the session is gone.
+    // Keep the final screen; the client learns the session is gone, and
+    // whether it went by itself or was killed.
     HostState& state = a->transport.local();
     if (!state.exited) {
       state.exited = true;
       state.exit_code = session.exit_status().value_or(-1);
     }
+    state.killed = !session.ended();
     a->session = nullptr;
   }
 }
@@ -414,12 +416,13 @@ void Attachments::service() {
     bool drop = false;
     if (!contacted && now - a.created_at > limits_.first_contact_ms) drop = true;
     if (contacted && now - heard > limits_.vanished_ms) drop = true;
-    if (a.detached_at && now - *a.detached_at > detach_linger_ms) drop = true;
-    // The client has seen the end of its session: nothing more to say.
-    if (shown.exited && a.transport.idle() && contacted && now - a.transport.last_send() > detach_linger_ms) {
-      drop = true;
+    // The client acknowledged the final state, so it has shown the end: the
+    // session goes now, and the attachment lingers as after a detach.
+    if (shown.exited && a.transport.idle() && contacted && !a.detached_at) {
+      a.detached_at = now;
       if (a.session && on_end_seen) on_end_seen(*a.session);
     }
+    if (a.detached_at && now - *a.detached_at > detach_linger_ms) drop = true;
     if (drop) {
       log("attachment {} closed", format_conn_id(it->first));
       retired_ += a.transport.connection().drops();

@@ -35,8 +35,9 @@ commands:
   attach NAME --size COLSxROWS [--port P|LOW:HIGH] [-- CMD ARGS...]
                                                 make an attachment (creating the session
                                                 if needed) and print ROAM CONNECT PORT ID KEY
-  ls                                            list sessions
-  kill NAME                                     end a session
+  ls [--long]                                   list sessions (--long: history lines kept, dropped)
+  kill NAME | --exited                          end a session (its programs get SIGHUP, then SIGKILL
+                                                after 2 s); --exited: remove every ended session
   rename OLD NEW                                rename a session
   history NAME [--lines N] [--grep TEXT] [-i] [--ansi]
                                                 print a session's scrollback and screen
@@ -103,7 +104,8 @@ std::string relative(int64_t then) {
 }
 
 int cmd_ls(const std::vector<std::string_view>& args) {
-  if (!args.empty()) return usage_error("ls takes no arguments");
+  const bool long_format = args.size() == 1 && (args[0] == "--long" || args[0] == "-l");
+  if (!args.empty() && !long_format) return usage_error("usage: roam-server ls [--long]");
   auto client = ask(Request(Request::Kind::list), false);
   if (!client) {
     if (client.error() != -1) return client.error();
@@ -117,28 +119,29 @@ int cmd_ls(const std::vector<std::string_view>& args) {
     fmt::print(stderr, "no sessions\n");
     return 0;
   }
-  struct Line {
-    std::string name, size, created, activity, clients, command;
-  };
-  std::vector<Line> lines{{"NAME", "SIZE", "CREATED", "ACTIVITY", "CLIENTS", "COMMAND"}};
+  // Left-aligned columns, the last (the command) as wide as it is.
+  std::vector<std::vector<std::string>> rows{{"NAME", "SIZE", "CREATED", "ACTIVITY", "CLIENTS"}};
+  if (long_format) rows[0].insert(rows[0].end(), {"HISTORY", "DROPPED"});
+  rows[0].emplace_back("COMMAND");
   for (const auto& s : resp->sessions) {
     std::string command = s.command;
     if (s.exit_status) command += fmt::format(" [exited {}]", *s.exit_status);
-    lines.push_back({s.name, fmt::format("{}x{}", s.cols, s.rows),
-                     fmt::format("{:%Y-%m-%d %H:%M}", fmt::localtime(static_cast<std::time_t>(s.created))),
-                     relative(s.last_activity),
-                     s.stale_clients ? fmt::format("{} (+{} stale)", s.clients, s.stale_clients)
-                                     : std::to_string(s.clients),
-                     command});
+    auto& row = rows.emplace_back(std::vector<std::string>{
+        s.name, fmt::format("{}x{}", s.cols, s.rows),
+        fmt::format("{:%Y-%m-%d %H:%M}", fmt::localtime(static_cast<std::time_t>(s.created))),
+        relative(s.last_activity),
+         s.stale_clients ? fmt::format("{} (+{} stale)", s.clients, s.stale_clients) : std::to_string(s.clients)});
+    if (long_format) row.insert(row.end(), {std::to_string(s.history_lines), std::to_string(s.history_dropped)});
+    row.push_back(std::move(command));
   }
-  size_t w[5] = {};
-  for (const auto& l : lines) {
-    const std::string* cols[5] = {&l.name, &l.size, &l.created, &l.activity, &l.clients};
-    for (int i = 0; i < 5; ++i) w[i] = std::max(w[i], cols[i]->size());
+  std::vector<size_t> width(rows[0].size());
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i + 1 < row.size(); ++i) line += fmt::format("{:<{}}  ", row[i], width[i]);
+    fmt::print("{}{}\n", line, row.back());
   }
-  for (const auto& l : lines)
-    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", l.name, w[0], l.size, w[1], l.created, w[2],
-               l.activity, w[3], l.clients, w[4], l.command);
   return 0;
 }
 
@@ -227,8 +230,31 @@ int cmd_attach(const std::vector<std::string_view>& args) {
   return fflush(stdout) == 0 ? 0 : 1;
 }
 
+// Removes every ended session and says which.
+int cmd_kill_ended() {
+  auto client = ask(Request(Request::Kind::kill_ended), false);
+  if (!client) {
+    if (client.error() != -1) return client.error();
+    fmt::print("no ended sessions\n");
+    return 0;
+  }
+  auto resp = client->receive();
+  if (!resp) return error(resp.error());
+  if (resp->kind == Response::Kind::error) return error(resp->text);
+  if (resp->kind != Response::Kind::sessions) return error("unexpected answer from the daemon");
+  if (resp->sessions.empty()) {
+    fmt::print("no ended sessions\n");
+    return 0;
+  }
+  std::string names;
+  for (const auto& s : resp->sessions) names += (names.empty() ? "" : ", ") + s.name;
+  fmt::print("removed {} ended session{}: {}\n", resp->sessions.size(), resp->sessions.size() == 1 ? "" : "s", names);
+  return 0;
+}
+
 int cmd_kill(const std::vector<std::string_view>& args) {
-  if (args.size() != 1) return usage_error("usage: roam-server kill NAME");
+  if (args.size() == 1 && args[0] == "--exited") return cmd_kill_ended();
+  if (args.size() != 1 || args[0].starts_with("-")) return usage_error("usage: roam-server kill NAME | --exited");
   Request r(Request::Kind::kill);
   r.name = args[0];
   return simple(r, false, fmt::format("no session named '{}'", r.name));

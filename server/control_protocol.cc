@@ -68,14 +68,15 @@ void encode(const Request& r, std::vector<uint8_t>& out) {
         w.u8(static_cast<uint8_t>((r.ansi ? 1 : 0) | (r.ignore_case ? 2 : 0)));
         break;
       case Request::Kind::list:
-      case Request::Kind::info: break;
+      case Request::Kind::info:
+      case Request::Kind::kill_ended: break;
     }
   });
 }
 
 Result<Request> decode_request(std::span<const uint8_t> body) {
   wire::Reader r(body);
-  auto kind = header(r, static_cast<uint8_t>(Request::Kind::attach));
+  auto kind = header(r, static_cast<uint8_t>(Request::Kind::kill_ended));
   if (!kind) return fail(kind.error());
   Request q;
   q.kind = static_cast<Request::Kind>(*kind);
@@ -117,7 +118,8 @@ Result<Request> decode_request(std::span<const uint8_t> body) {
       break;
     }
     case Request::Kind::list:
-    case Request::Kind::info: break;
+    case Request::Kind::info:
+    case Request::Kind::kill_ended: break;
   }
   if (auto done = r.finish(); !done) return fail(done.error());
   return q;
@@ -141,6 +143,8 @@ void encode(const Response& r, std::vector<uint8_t>& out) {
           w.bytes(s.command);
           w.u8(s.exit_status ? 1 : 0);
           w.u32(static_cast<uint32_t>(s.exit_status.value_or(0)));
+          w.varint(s.history_lines);
+          w.varint(s.history_dropped);
         }
         break;
       case Response::Kind::info:
@@ -194,7 +198,11 @@ Result<Response> decode_response(std::span<const uint8_t> body) {
         s.command = str(r);
         auto ended = r.u8();
         auto status = r.u32();
+        auto kept = r.varint();
+        auto dropped = r.varint();
         if (!r.ok()) break;
+        s.history_lines = *kept;
+        s.history_dropped = *dropped;
         s.cols = static_cast<uint32_t>(*cols);
         s.rows = static_cast<uint32_t>(*rows);
         s.created = static_cast<int64_t>(*created);

@@ -15,12 +15,14 @@
 
 namespace roam::server {
 
-inline constexpr uint8_t control_version = 1;
+// 2: kill_ended; a session's history lines kept and dropped.
+inline constexpr uint8_t control_version = 2;
 inline constexpr size_t max_request_size = 64 * 1024;
 inline constexpr size_t max_response_size = 1 << 20;
 
 struct Request {
-  enum class Kind : uint8_t { new_session = 1, list, kill, rename, history, info, attach };
+  // kill_ended (roam kill --exited) is answered by the sessions it removed, names only.
+  enum class Kind : uint8_t { new_session = 1, list, kill, rename, history, info, attach, kill_ended };
   explicit Request(Kind k = Kind::list) : kind(k) {}
   Kind kind;
   std::string name;      // new, kill, rename (from), history
@@ -46,6 +48,8 @@ struct SessionInfo {
   uint32_t stale_clients = 0;  // attached but silent for a while (asleep, or dead without a word)
   std::string command;
   std::optional<int32_t> exit_status;  // set once the program has ended
+  uint64_t history_lines = 0;    // kept
+  uint64_t history_dropped = 0;  // the oldest, dropped by the history limits
 };
 
 struct DaemonInfo {

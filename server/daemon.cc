@@ -52,6 +52,17 @@ AttachmentLimits limits_from_environment() {
   return limits;
 }
 
+// ROAM_HISTORY_LINES: how many lines each new session's history keeps.
+mux::History::Limits history_limits_from_environment() {
+  mux::History::Limits limits;
+  if (const char* n = std::getenv("ROAM_HISTORY_LINES"); n && *n) {
+    char* end = nullptr;
+    const unsigned long long lines = std::strtoull(n, &end, 10);
+    if (end && *end == '\0') limits.max_lines = lines;
+  }
+  return limits;
+}
+
 class Daemon {
  public:
   Daemon(const RuntimeDir& dir, Claim claim, bool persist)
@@ -65,7 +76,17 @@ class Daemon {
       log("session {} ended: {} exited with status {}", s.name(), s.command(), s.exit_status().value_or(-1));
     };
     registry_->on_empty = [this] {
-      if (!persist_) shutdown("the last session ended");
+      if (stopping_) stop_when_done();
+      else if (!persist_) shutdown("the last session ended");
+    };
+    registry_->on_programs_ended = [](const std::string& name, size_t killed, size_t survivors) {
+      if (killed == 0 && survivors == 0) log("session {}: its programs ended on the hangup", name);
+      if (killed > 0)
+        log("session {}: SIGKILL for {} process{} still running {} ms after the hangup", name, killed,
+            killed == 1 ? "" : "es", mux::Reaper::grace_ms);
+      if (survivors > 0)
+        log("session {}: {} process{} could not be killed and were left running", name, survivors,
+            survivors == 1 ? "" : "es");
     };
     registry_->on_session_changed = [this](mux::Session& s) { attachments_->session_changed(s); };
     registry_->on_session_removed = [this](mux::Session& s) {
@@ -75,7 +96,7 @@ class Daemon {
     attachments_->on_closed = [this] { release_memory_soon(); };
     attachments_->on_end_seen = [this](mux::Session& s) {
       // A client watched the program end: the session goes, as a tmux pane does.
-      log("session {} removed: an attached client saw it end", s.name());
+      log("session {} removed: an attached client showed its end", s.name());
       const std::string name = s.name();
       (void)registry_->kill(name);
     };
@@ -88,7 +109,7 @@ class Daemon {
     idle_.get()->data = this;
     uv_timer_start(idle_.get(), [](uv_timer_t* t) {
       auto* d = static_cast<Daemon*>(t->data);
-      if (!d->persist_ && d->registry_->size() == 0 && d->control_->connections() == 0)
+      if (!d->persist_ && d->registry_->empty() && d->control_->connections() == 0)
         d->shutdown("no session was created");
     }, idle_exit_ms, idle_exit_ms);
   }
@@ -127,21 +148,36 @@ class Daemon {
     uv_timer_start(trim_.get(), [](uv_timer_t*) { malloc_trim(0); }, 1000, 0);
   }
 
+  // Stops once every session's programs have ended (killed sessions get
+  // their grace; registry on_empty calls back) and the clients were told.
+  void stop_when_done() {
+    if (farewell_said_ && registry_->empty()) uv_stop(loop_.get());
+  }
+
   void shutdown(const char* why) {
     if (stopping_) return;
     stopping_ = true;
     log("daemon stopping: {}", why);
     // Only our own socket: we hold the lock, so nobody else has replaced it.
     unlink(dir_.socket().c_str());
+    control_->stop();
+    registry_->kill_all();
     // The clients hear it from us rather than from a long silence.
-    attachments_->farewell([this] { uv_stop(loop_.get()); });
+    attachments_->farewell([this] {
+      farewell_said_ = true;
+      stop_when_done();
+    });
+    stop_when_done();
   }
 
   void handle(ControlConnection& c, Request r) {
+    if (stopping_ && (r.kind == Request::Kind::new_session || r.kind == Request::Kind::attach))
+      return reply(c, fail(std::string("the daemon is stopping")));
     switch (r.kind) {
       case Request::Kind::new_session: return new_session(c, std::move(r));
       case Request::Kind::list: return list(c);
-      case Request::Kind::kill: return reply(c, registry_->kill(r.name));
+      case Request::Kind::kill: return kill(c, r.name);
+      case Request::Kind::kill_ended: return kill_ended(c);
       case Request::Kind::rename: return reply(c, registry_->rename(r.name, r.new_name));
       case Request::Kind::history: return history(c, std::move(r));
       case Request::Kind::info: return info(c);
@@ -155,6 +191,27 @@ class Daemon {
     c.finish();
   }
 
+  void kill(ControlConnection& c, const std::string& name) {
+    const mux::Session* s = registry_->find(name);
+    if (s && s->ended()) log("session {} removed (roam kill)", name);
+    else if (s) log("session {} killed: SIGHUP to its process group, SIGKILL to what is left of it in {} ms", name,
+                    mux::Reaper::grace_ms);
+    reply(c, registry_->kill(name));
+  }
+
+  // Answers with the sessions removed.
+  void kill_ended(ControlConnection& c) {
+    Response resp(Response::Kind::sessions);
+    for (std::string& name : registry_->kill_ended()) {
+      log("session {} removed (roam kill --exited)", name);
+      SessionInfo i;
+      i.name = std::move(name);
+      resp.sessions.push_back(std::move(i));
+    }
+    c.send(resp);
+    c.finish();
+  }
+
   Result<mux::Session*, std::string> create_session(Request& r) {
     if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000)
       return fail(fmt::format("invalid size {}x{}", r.cols, r.rows));
@@ -164,6 +221,7 @@ class Daemon {
     options.spawn.cwd = std::move(r.cwd);
     options.spawn.cols = static_cast<int>(r.cols);
     options.spawn.rows = static_cast<int>(r.rows);
+    options.history = history_limits_;
     auto s = registry_->create(std::move(options));
     if (s) log("session {} created: {} ({}x{})", (*s)->name(), (*s)->command(), r.cols, r.rows);
     return s;
@@ -206,6 +264,8 @@ class Daemon {
       i.clients = attachments_->clients(*s);
       i.stale_clients = attachments_->stale_clients(*s);
       if (s->ended()) i.exit_status = s->exit_status().value_or(-1);
+      i.history_lines = s->history().end() - s->history().begin();
+      i.history_dropped = s->history().begin();
       resp.sessions.push_back(std::move(i));
     }
     c.send(resp);
@@ -239,18 +299,16 @@ class Daemon {
       const bool more = stream->produce(*s, history_chunk, out);
       if (!out.empty()) conn.send(Response{Response::Kind::data, std::move(out)});
       if (more) return true;
+      // Reading never removes a session, ended or not: only kill does, or a
+      // client that has shown the end.
       conn.send(Response{Response::Kind::end});
-      // An ended session is kept until its history has been read once.
-      if (s->ended()) {
-        log("session {} removed: its history was read after it ended", name);
-        (void)registry_->kill(name);
-      }
       return false;
     });
   }
 
 
   std::unique_ptr<uv_loop_t> loop_ = std::make_unique<uv_loop_t>();
+  const mux::History::Limits history_limits_ = history_limits_from_environment();
   RuntimeDir dir_;
   Claim claim_;
   std::optional<Attachments> attachments_;  // declared before the registry: outlives it
@@ -260,6 +318,7 @@ class Daemon {
   UvHandle<uv_timer_t> idle_, trim_;
   bool persist_;
   bool stopping_ = false;
+  bool farewell_said_ = false;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "server/history_stream.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "protocol/sgr.h"
@@ -34,6 +36,7 @@ HistoryStream::HistoryStream(const mux::Session& session, const Request& request
       next_(session.history().begin()),
       end_(history_end_ + screen_.size()) {
   if (request.lines > 0 && end_ - next_ > request.lines) next_ = end_ - request.lines;
+  if (next_ == session.history().begin() && next_ > 0) note_ = fmt::format("[roam: {} older lines dropped]\n", next_);
   if (grep_) {
     mux::SearchOptions options;
     options.case_sensitive = !request.ignore_case;
@@ -59,6 +62,8 @@ bool HistoryStream::produce(const mux::Session& session, size_t budget, std::str
     append_row_text(row, ansi_, out);
     if (!(join_wrapped && row.wrapped)) out += '\n';
   };
+  out += note_;
+  note_.clear();
   while (out.size() - start < budget) {
     if (grep_) {
       if (match_ == lines_.size()) break;
@@ -66,7 +71,11 @@ bool HistoryStream::produce(const mux::Session& session, size_t budget, std::str
       continue;
     }
     if (next_ >= end_) break;
-    next_ = std::max(next_, session.history().begin());  // the oldest lines may have been dropped meanwhile
+    if (const uint64_t begin = session.history().begin(); next_ < std::min(begin, history_end_)) {
+      const uint64_t skipped = std::min(begin, history_end_) - next_;
+      out += fmt::format("[roam: {} lines dropped while this was read]\n", skipped);
+      next_ += skipped;
+    }
     const auto rows = rows_at(session, next_, rows_per_read);
     if (rows.empty()) {
       next_ = end_;

@@ -1,6 +1,8 @@
 // A session's transcript (history, then the live screen) as text for
 // `roam history`, produced a chunk at a time so a long one never sits in
-// memory whole.
+// memory whole. When what was asked for reaches back past the oldest line
+// kept, the first line says so: "[roam: N older lines dropped]"; lines
+// dropped while the transcript is read are announced where they were.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,7 @@ class HistoryStream {
   std::vector<uint64_t> lines_;  // with grep: the matching lines
   size_t match_ = 0;
   uint64_t next_, end_;          // line numbers still to produce
+  std::string note_;             // what comes first: how many older lines were dropped
 };
 
 }  // namespace roam::server

@@ -55,7 +55,9 @@ TEST_CASE("every line of a 200,000-line output is in the history, in order") {
   CHECK(r.err == "");
   CHECK(r.out.size() == seq(200000).size());
   CHECK(r.out == seq(200000));
-  // Reading an ended session's history releases it.
+  // Reading never removes a session: it stays until killed.
+  CHECK(ended(sb, "a"));
+  CHECK(sb.roam({"kill", "a"}).status == 0);
   CHECK(ls_line(sb, "a") == "");
 }
 
@@ -206,11 +208,12 @@ TEST_CASE("history options: --lines, --grep, --ansi and exit statuses") {
                    "seq 1 500; printf '\\033[31mred\\033[0m and plain\\n'; echo Needle; exit 3"})
               .status == 0);
   REQUIRE(wait_until([&] { return ended(sb, "h", 3); }));
-  // Read options first: reading releases an ended session, so keep one around.
   auto r = sb.roam({"history", "h", "--lines", "2"});
   CHECK(r.out == "red and plain\nNeedle\n");
+  // A running session reads the same.
   REQUIRE(sb.roam({"new", "h2", "--", "sh", "-c", "seq 1 500; printf '\\033[31mred\\033[0m and plain\\n'; echo Needle; sleep 1000"}).status == 0);
   REQUIRE(wait_until([&] { return contains(sb.roam({"history", "h2", "--lines", "1"}).out, "Needle"); }));
+  CHECK(sb.roam({"history", "h", "--grep", "needle", "-i"}).out == "Needle\n");
   r = sb.roam({"history", "h2", "--grep", "needle", "-i"});
   CHECK(r.out == "Needle\n");
   r = sb.roam({"history", "h2", "--grep", "needle"});

@@ -70,8 +70,12 @@ TEST_CASE("every request kind round trips") {
   auto n = decode_request(body(frame_of(rename)));
   REQUIRE(n);
   CHECK(n->new_name == "new");
-  for (auto kind : {Request::Kind::list, Request::Kind::info, Request::Kind::kill, Request::Kind::new_session})
-    CHECK(decode_request(body(frame_of(Request(kind)))));
+  for (auto kind : {Request::Kind::list, Request::Kind::info, Request::Kind::kill, Request::Kind::new_session,
+                    Request::Kind::kill_ended}) {
+    auto d = decode_request(body(frame_of(Request(kind))));
+    REQUIRE(d);
+    CHECK(d->kind == kind);
+  }
 }
 
 TEST_CASE("every response kind round trips") {
@@ -86,6 +90,8 @@ TEST_CASE("every response kind round trips") {
   s.stale_clients = 1;
   s.command = "/bin/bash";
   s.exit_status = 3;
+  s.history_lines = 1'000'000;
+  s.history_dropped = 499'977;
   sessions.sessions = {s, SessionInfo{}};
   auto r = decode_response(body(frame_of(sessions)));
   REQUIRE(r);
@@ -94,7 +100,10 @@ TEST_CASE("every response kind round trips") {
   CHECK(r->sessions[0].clients == 2);
   CHECK(r->sessions[0].stale_clients == 1);
   CHECK(r->sessions[0].exit_status == 3);
+  CHECK(r->sessions[0].history_lines == 1'000'000);
+  CHECK(r->sessions[0].history_dropped == 499'977);
   CHECK_FALSE(r->sessions[1].exit_status);
+  CHECK(r->sessions[1].history_dropped == 0);
 
   Response info(Response::Kind::info);
   info.info.pid = 42;

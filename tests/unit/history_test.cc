@@ -265,18 +265,61 @@ TEST_CASE("reads outside [begin, end) are clipped") {
   CHECK(empty.end() == 0);
 }
 
-TEST_CASE("the line limit drops the oldest blocks") {
-  History h({.max_lines = 1000, .max_bytes = 1 << 30});
-  const auto rows = numbered(10'000);
-  for (const Row& r : rows) {
-    h.append(r);
-    CHECK(h.end() - h.begin() <= 1000);
+TEST_CASE("the line limit keeps exactly max_lines, the oldest dropped first") {
+  for (const uint64_t max_lines : {1ull, 3ull, 1000ull, 4097ull, 20'000ull}) {
+    CAPTURE(max_lines);
+    History h({.max_lines = max_lines, .max_bytes = 1 << 30});
+    const auto rows = numbered(30'000);
+    // Exactly the limit once there is more than it, after every append.
+    size_t wrong = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      h.append(rows[i]);
+      wrong += h.end() - h.begin() != std::min<uint64_t>(i + 1, max_lines);
+    }
+    CHECK(wrong == 0);
+    CHECK(h.end() == 30'000);
+    CHECK(h.begin() == 30'000 - max_lines);
+    auto got = h.read(0, 40'000);
+    REQUIRE(got);
+    REQUIRE(got->size() == max_lines);
+    CHECK(std::equal(got->begin(), got->end(), rows.end() - static_cast<ptrdiff_t>(max_lines)));
   }
-  CHECK(h.end() == 10'000);
-  CHECK(h.end() - h.begin() >= 750);  // whole blocks of at most a quarter of the limit
-  auto got = h.read(h.begin(), 2000);
-  REQUIRE(got);
-  CHECK(std::equal(got->begin(), got->end(), rows.begin() + static_cast<ptrdiff_t>(h.begin())));
+}
+
+TEST_CASE("1,500,000 lines into the default limit keep exactly 1,000,000") {
+  History h;
+  Row row = text_row("", 16);
+  for (uint64_t i = 1; i <= 1'500'000; ++i) {
+    const std::string s = std::to_string(i);
+    for (size_t c = 0; c < row.cells.size(); ++c) row.cells[c].ch = c < s.size() ? static_cast<unsigned char>(s[c]) : 0;
+    h.append(row);
+  }
+  CHECK(h.end() - h.begin() == 1'000'000);
+  CHECK(h.begin() == 500'000);
+  auto first = h.read(h.begin(), 1);
+  REQUIRE(first);
+  REQUIRE(first->size() == 1);
+  CHECK(row_text(first->front()) == "500001");
+}
+
+TEST_CASE("the oldest kept lines, inside a partly dropped block, read and search like any other") {
+  History h({.max_lines = 1000, .max_bytes = 1 << 30});
+  const auto rows = numbered(10'123);
+  for (const Row& r : rows) h.append(r);
+  REQUIRE(h.begin() == 9'123);
+  // Reads straddling begin() start at it.
+  auto straddle = h.read(9'120, 6);
+  REQUIRE(straddle);
+  REQUIRE(straddle->size() == 3);
+  CHECK(straddle->front() == rows[9'123]);
+  // Searches never report a dropped line, whichever the direction.
+  CHECK(find(h, "line 9122 ").empty());
+  CHECK(find(h, "line 9123 ") == Lines{9'123});
+  CHECK(find(h, "line 9123 ", {.backward = true, .from = UINT64_MAX}) == Lines{9'123});
+  CHECK(find(h, "line 912", {.backward = true, .from = UINT64_MAX}).back() == 9'123);
+  CHECK(find(h, "line 912").front() == 9'123);
+  CHECK(find(h, "line ", {.from = 0}).size() == 1000);
+  CHECK(find(h, "line ", {.backward = true, .from = UINT64_MAX}).size() == 1000);
 }
 
 TEST_CASE("the byte limit drops the oldest blocks") {

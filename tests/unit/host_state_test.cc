@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <new>
 #include <random>
@@ -31,6 +32,7 @@ size_t largest_allocation = 0;
 
 using roam::Color;
 using roam::Errc;
+using roam::HistoryReply;
 using roam::HostState;
 using roam::Pen;
 using roam::Rect;
@@ -219,6 +221,7 @@ struct Random {
     } else if (what < 88) {
       h.exited = chance(50);
       h.exit_code = between(-300, 300);
+      h.killed = h.exited && chance(30);
     } else if (what < 90) {
       h.history_end += static_cast<uint64_t>(below(100));
       if (chance(30)) h.history_begin = h.history_end - static_cast<uint64_t>(below(static_cast<int>(std::min<uint64_t>(h.history_end, 50)) + 1));
@@ -558,6 +561,28 @@ TEST_CASE("a server screen with its own history diffs correctly against the defa
   CHECK(client == server);
 }
 
+TEST_CASE("a killed session says so in a tiny diff; a malformed killed section is refused") {
+  const HostState old = full_of_text(80, 24);
+  HostState now = old;
+  now.exited = true;
+  now.exit_code = -1;
+  now.killed = true;
+  const Bytes d = diff(old, now);
+  CHECK(d.size() <= 10);
+  const HostState client = synced(old, now);
+  CHECK(client.killed);
+  CHECK(client == now);
+  // Only 0 or 1; after the replies (12), like every known section in order.
+  HostState state;
+  CHECK(state.apply(make_diff({section(13, varints({1}))})).has_value());
+  CHECK(state.killed);
+  CHECK(state.apply(make_diff({section(13, varints({0}))})).has_value());
+  CHECK_FALSE(state.killed);
+  CHECK(state.apply(make_diff({section(13, varints({2}))})).error() == Errc::too_large);
+  CHECK(state.apply(make_diff({section(13, varints({1})), section(9, varints({1, 1, 0}))})).error() ==
+        Errc::malformed);
+}
+
 TEST_CASE("every truncation of a diff fails cleanly") {
   Random rnd(11);
   HostState old;
@@ -757,4 +782,33 @@ TEST_CASE("diff_from on a 200x60 screen is fast") {
   other.screen.resize(80, 24);
   const double full = time(other, old, "full repaint");
   CHECK(full < 5000);  // a generous bound: sanitizer builds are slow
+}
+
+TEST_CASE("unchanged_from sees a change to any field, the screen's by its rows' versions") {
+  HostState base;
+  base.screen = Screen(20, 5);
+  const std::vector<std::pair<const char*, std::function<void(HostState&)>>> changes = {
+      {"a cell", [](HostState& s) {
+         const uint32_t ch[2] = {'x', 0};
+         s.screen.put(1, 1, ch, 1, Pen{});
+       }},
+      {"the cursor", [](HostState& s) { s.screen.set_cursor({3, 2}); }},
+      {"the title", [](HostState& s) { s.screen.set_title("t"); }},
+      {"exited", [](HostState& s) { s.exited = true; }},
+      {"the exit code", [](HostState& s) { s.exit_code = 3; }},
+      {"killed", [](HostState& s) { s.killed = true; }},
+      {"server_stopping", [](HostState& s) { s.server_stopping = true; }},
+      {"history_end", [](HostState& s) { s.history_end = 9; }},
+      {"history_begin", [](HostState& s) { s.history_begin = 2; }},
+      {"echo_ack", [](HostState& s) { s.echo_ack = 4; }},
+      {"a reply", [](HostState& s) { s.push_reply(HistoryReply{}); }},
+  };
+  for (const auto& [what, change] : changes) {
+    CAPTURE(what);
+    HostState now = base;
+    CHECK(now.unchanged_from(base));
+    change(now);
+    CHECK_FALSE(now.unchanged_from(base));
+    CHECK_FALSE(now == base);
+  }
 }
