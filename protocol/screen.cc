@@ -136,14 +136,23 @@ namespace {
 // allocated. Bounded by cells (4 MB of them), so a huge screen's rows are
 // freed when it goes rather than held for the life of the daemon.
 constexpr size_t max_pooled_cells = size_t{1} << 18;
-thread_local std::vector<std::shared_ptr<Row>> row_pool;
-thread_local size_t pooled_cells = 0;
+
+// A thread's pool goes before static objects do; a screen destroyed after it
+// (a static one, at exit) frees its rows instead. `pool_gone` is trivially
+// destructible, so it stays readable to the end.
+thread_local bool pool_gone = false;
+struct RowPool {
+  std::vector<std::shared_ptr<Row>> rows;
+  size_t cells = 0;
+  ~RowPool() { pool_gone = true; }
+};
+thread_local RowPool pool;
 
 // Keeps `row` for reuse if nothing else holds it and there is room.
 void give_back(std::shared_ptr<Row>& row) {
-  if (row.use_count() == 1 && pooled_cells + row->cells.capacity() <= max_pooled_cells) {
-    pooled_cells += row->cells.capacity();
-    row_pool.push_back(std::move(row));
+  if (!pool_gone && row.use_count() == 1 && pool.cells + row->cells.capacity() <= max_pooled_cells) {
+    pool.cells += row->cells.capacity();
+    pool.rows.push_back(std::move(row));
   }
   row.reset();
 }
@@ -151,10 +160,10 @@ void give_back(std::shared_ptr<Row>& row) {
 }  // namespace
 
 std::shared_ptr<Row> Screen::pooled_row() {
-  if (row_pool.empty()) return std::make_shared<Row>();
-  std::shared_ptr<Row> r = std::move(row_pool.back());
-  row_pool.pop_back();
-  pooled_cells -= r->cells.capacity();
+  if (pool_gone || pool.rows.empty()) return std::make_shared<Row>();
+  std::shared_ptr<Row> r = std::move(pool.rows.back());
+  pool.rows.pop_back();
+  pool.cells -= r->cells.capacity();
   return r;
 }
 

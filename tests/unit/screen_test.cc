@@ -540,3 +540,15 @@ TEST_CASE("set_row replaces a row, fitted to the width") {
   CHECK(s.row(1).marks.size() == 1);
   CHECK(s.row(1).wrapped);
 }
+
+// Attack: a screen with static storage (a fuzzer's fixture, a global) is
+// destroyed at exit after the thread's row pool; its rows must be freed, not
+// handed to the gone pool (a use after free under ASan).
+TEST_CASE("a static screen destroyed after the row pool frees its rows") {
+  static Screen survivor(20, 4);
+  type(survivor, 0, 0, "outlives the pool");
+  Screen copy = survivor;
+  type(copy, 0, 1, "written");  // copy on write: the copy's rows go to the pool
+  CHECK(&copy.row(0) == &survivor.row(0));
+  CHECK(&copy.row(1) != &survivor.row(1));
+}
