@@ -178,7 +178,8 @@ class Client {
       take_replies();
       predict_update();
     }
-    if (transport_.remote().server_stopping && !transport_.remote().exited) {
+    // A stopping daemon also ends its sessions: that, not the kill, is the news.
+    if (transport_.remote().server_stopping) {
       stop(Ending::server_stopped);
       return;
     }
