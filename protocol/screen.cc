@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "protocol/utf8.h"
+
 namespace roam {
 namespace {
 
@@ -75,37 +77,21 @@ void move_marks(Row& dst, int dl, const Row& src, int sl, int w) {
   for (Mark& m : moved) dst.marks.insert(first_mark_at_or_after(dst.marks, m.first), std::move(m));
 }
 
-// Drops a trailing partial UTF-8 sequence left by cutting the text short.
-void drop_partial_utf8(std::string& s) {
-  size_t lead = s.size();
-  while (lead > 0 && (static_cast<unsigned char>(s[lead - 1]) & 0xc0) == 0x80) --lead;
-  if (lead == 0) return;
-  unsigned char b = static_cast<unsigned char>(s[lead - 1]);
-  size_t need = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-  if (s.size() - (lead - 1) < need) s.resize(lead - 1);
-}
-
-// The text without control characters (C0, DEL, and C1 as UTF-8, which
-// some terminals obey), cut to `limit` bytes.
+// The text as characters a terminal shows, cut to `limit` bytes: every
+// control (C0, DEL, C1 raw or as UTF-8) is dropped and malformed UTF-8 is
+// U+FFFD. Decoded and re-encoded by character, so what comes out is already
+// clean: filtering it again gives it back (the diff of a title round-trips).
 std::string printable_prefix(std::string_view text, size_t limit) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
-  bool cut = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    if (b < 0x20 || b == 0x7f) continue;
-    if (b == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0 &&
-        static_cast<unsigned char>(text[i + 1]) >= 0x80) {
-      ++i;
-      continue;
-    }
-    if (out.size() == limit) {
-      cut = true;
-      break;
-    }
-    out.push_back(text[i]);
+  for (size_t i = 0; i < text.size();) {
+    const char32_t c = next_utf8(text, i);
+    if (!printable_scalar(c)) continue;
+    char buf[4];
+    char* end = put_utf8(buf, c);
+    if (out.size() + static_cast<size_t>(end - buf) > limit) break;
+    out.append(buf, end);
   }
-  if (cut) drop_partial_utf8(out);
   return out;
 }
 

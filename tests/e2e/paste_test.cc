@@ -89,7 +89,7 @@ TEST_CASE("attack: a paste beyond 64 MiB is refused with a message, never cut si
   Sandbox sb;
   // The program reads nothing: the paste can only pile up.
   auto t = attach_client(sb, "work", 80, 24, {"/bin/sh", "-c", "stty raw -echo; echo not-reading; sleep 1000"});
-  REQUIRE(t->wait_for_text("not-reading"));
+  REQUIRE_MESSAGE(t->wait_for_text("not-reading"), t->screen_text());
   const std::string text = paste_text(70 * MiB);
   long long peak = 0;
   const long long limit = memory_limit_kb(64 * MiB);
@@ -107,7 +107,7 @@ TEST_CASE("attack: a paste beyond 64 MiB is refused with a message, never cut si
 TEST_CASE("attack: Ctrl-^ d in the middle of a paste detaches within seconds") {
   Sandbox sb;
   auto t = attach_client(sb, "work", 80, 24, {"/bin/sh", "-c", "stty raw -echo; echo not-reading; sleep 1000"});
-  REQUIRE(t->wait_for_text("not-reading"));
+  REQUIRE_MESSAGE(t->wait_for_text("not-reading"), t->screen_text());
   const std::string text = paste_text(8 * MiB);
   const auto start = Clock::now();
   long long peak = 0;

@@ -812,3 +812,27 @@ TEST_CASE("unchanged_from sees a change to any field, the screen's by its rows' 
     CHECK_FALSE(now == base);
   }
 }
+
+// Issue 19: the fuzzer's diff whose title held C0 and UTF-8 C1 bytes side by
+// side ("\xc2\x01\x92"): dropping the \x01 joined a new C1, so the title
+// read back was not the title a second pass kept, and apply(diff(a, b), a)
+// was not b. Also in tests/fuzz/corpus/host_state/title_c1_joined.
+TEST_CASE("a title whose filtering joins a new control round-trips") {
+  const Bytes input{
+      0x01, 0x05, 0x2f, 0x2e, 0x2e, 0xfc, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc2, 0xc2, 0xc2,
+      0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0x01, 0x05, 0x92, 0xc2, 0xc2, 0xc2,
+      0xc2, 0xc2, 0xc2, 0xbc, 0xd2, 0xc2, 0xc2, 0xc2, 0x3d, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0xc2, 0x90,
+      0xd3, 0xfd, 0x7f, 0x00, 0x00};
+  for (const HostState& start : {HostState{}, full_of_text(40, 12)}) {
+    HostState state = start;
+    REQUIRE(state.apply(input));
+    CHECK(state.screen.title().find("\xc2\x92") == std::string::npos);
+    CHECK(synced(start, state) == state);
+  }
+  Screen s(10, 2);
+  s.set_title("a\xc2\x01\x92" "b\x9b" "6n\xc2\xc2\x9d");
+  const std::string once = s.title();
+  s.set_title(once);
+  CHECK(s.title() == once);
+  CHECK(once.find_first_of("\x01\x92\x9b\x9d") == std::string::npos);
+}
