@@ -358,23 +358,18 @@ constexpr uint64_t all_mode_bits = (1 << 10) - 1;
 
 // --- Reading
 
-// A varint of at most `max`, or 0 once the reader has failed: it stays failed,
-// so callers check r.ok() before a value steers a loop or an allocation.
-uint64_t take(Reader& r, uint64_t max = std::numeric_limits<uint64_t>::max()) {
-  auto v = r.varint(max);
-  return v ? *v : 0;
-}
-
+// Values are read with varint_or_zero: callers check r.ok() before a value
+// steers a loop or an allocation.
 constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
 Color read_color(Reader& r, bool& ok) {
-  const uint64_t code = take(r, uint64_t{0xffffff} << 2 | 3);
+  const uint64_t code = r.varint_or_zero(uint64_t{0xffffff} << 2 | 3);
   if ((code & 3) > Color::rgb) ok = false;
   return Color{static_cast<uint32_t>((code & 3) << 24 | code >> 2)};
 }
 
 Result<void> read_row(Reader& r, int cols, Row& row) {
-  const uint64_t head = take(r, static_cast<uint64_t>(cols) << 2 | 3);
+  const uint64_t head = r.varint_or_zero(static_cast<uint64_t>(cols) << 2 | 3);
   if (!r.ok()) return r.finish();
   const size_t n = head >> 2;
   row.wrapped = head & 2;
@@ -382,8 +377,8 @@ Result<void> read_row(Reader& r, int cols, Row& row) {
   row.marks.clear();
   Cell* c = row.cells.data();
   for (size_t x = 0; x < n;) {
-    const size_t len = take(r, n - x);
-    const uint64_t pen = take(r, uint64_t{0xffff} << 2 | 3);
+    const size_t len = r.varint_or_zero(n - x);
+    const uint64_t pen = r.varint_or_zero(uint64_t{0xffff} << 2 | 3);
     bool ok = len > 0;
     const Color fg = pen & 2 ? read_color(r, ok) : Color::none();
     const Color bg = pen & 1 ? read_color(r, ok) : Color::none();
@@ -392,19 +387,19 @@ Result<void> read_row(Reader& r, int cols, Row& row) {
     for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 2)});
   }
   for (size_t x = 0; x < n;) {
-    uint64_t code = take(r), count = 1;
+    uint64_t code = r.varint_or_zero(), count = 1;
     if (code == text_repeat) {
-      count = take(r, n - x);
-      code = take(r);
+      count = r.varint_or_zero(n - x);
+      code = r.varint_or_zero();
     }
     uint64_t ch = 0, width = 1;
     size_t cells = 1;
     if (code == text_wide) {
-      ch = take(r, max_u32);
+      ch = r.varint_or_zero(max_u32);
       width = cells = 2;
     } else if (code == text_raw) {
-      ch = take(r, max_u32);
-      width = take(r, std::numeric_limits<uint8_t>::max());
+      ch = r.varint_or_zero(max_u32);
+      width = r.varint_or_zero(std::numeric_limits<uint8_t>::max());
     } else if (code >= text_narrow) {
       ch = code;
     } else if (code != text_blank) {
@@ -420,17 +415,17 @@ Result<void> read_row(Reader& r, int cols, Row& row) {
     }
   }
   if (head & 1) {
-    const uint64_t count = take(r, static_cast<uint64_t>(cols));
+    const uint64_t count = r.varint_or_zero(static_cast<uint64_t>(cols));
     if (!r.ok()) return r.finish();
     if (count == 0) return fail(Errc::malformed);
     uint64_t col = 0;  // the first column the next mark may take
     for (uint64_t i = 0; i < count; ++i) {
-      col += take(r, static_cast<uint64_t>(cols));
-      const uint64_t len = take(r, Screen::max_marks);
+      col += r.varint_or_zero(static_cast<uint64_t>(cols));
+      const uint64_t len = r.varint_or_zero(Screen::max_marks);
       if (!r.ok()) return r.finish();
       if (col >= static_cast<uint64_t>(cols) || len == 0) return fail(Errc::malformed);
       std::u32string chars;
-      for (uint64_t j = 0; j < len; ++j) chars.push_back(static_cast<char32_t>(take(r, max_u32)));
+      for (uint64_t j = 0; j < len; ++j) chars.push_back(static_cast<char32_t>(r.varint_or_zero(max_u32)));
       if (!r.ok()) return r.finish();
       row.marks.emplace_back(static_cast<uint16_t>(col), std::move(chars));
       ++col;
@@ -442,17 +437,17 @@ Result<void> read_row(Reader& r, int cols, Row& row) {
 Result<void> read_rows(Reader& r, Screen& screen, Row& row) {
   const int cols = screen.cols(), rows = screen.rows();
   while (r.remaining() > 0) {
-    const uint64_t op = take(r);
+    const uint64_t op = r.varint_or_zero();
     if (op == op_scroll) {
-      const auto top = static_cast<int>(take(r, static_cast<uint64_t>(rows)));
-      const auto bottom = static_cast<int>(take(r, static_cast<uint64_t>(rows)));
-      const int64_t dy = unzigzag(take(r));
+      const auto top = static_cast<int>(r.varint_or_zero(static_cast<uint64_t>(rows)));
+      const auto bottom = static_cast<int>(r.varint_or_zero(static_cast<uint64_t>(rows)));
+      const int64_t dy = unzigzag(r.varint_or_zero());
       if (!r.ok()) return r.finish();
       if (top >= bottom || dy == 0 || dy < top - bottom || dy > bottom - top) return fail(Errc::malformed);
       screen.scroll({top, 0, bottom, cols}, static_cast<int>(dy), 0, Color::none());
     } else if (op == op_rows) {
-      const auto y = static_cast<int>(take(r, static_cast<uint64_t>(rows - 1)));
-      const auto count = static_cast<int>(take(r, static_cast<uint64_t>(rows - y)));
+      const auto y = static_cast<int>(r.varint_or_zero(static_cast<uint64_t>(rows - 1)));
+      const auto count = static_cast<int>(r.varint_or_zero(static_cast<uint64_t>(rows - y)));
       if (!r.ok()) return r.finish();
       if (count == 0) return fail(Errc::malformed);
       for (int i = 0; i < count; ++i) {
@@ -467,7 +462,7 @@ Result<void> read_rows(Reader& r, Screen& screen, Row& row) {
 }
 
 Result<void> read_replies(Reader& r, HostState& state) {
-  const uint64_t begin = take(r), end = take(r), count = take(r, max_replies);
+  const uint64_t begin = r.varint_or_zero(), end = r.varint_or_zero(), count = r.varint_or_zero(max_replies);
   if (!r.ok()) return r.finish();
   if (begin > end || count > end - begin) return fail(Errc::malformed);
   // The replies carried continue the ones we hold, or start after a gap of
@@ -486,14 +481,14 @@ Result<void> read_replies(Reader& r, HostState& state) {
   uint64_t cells = 0;
   for (uint64_t i = 0; i < count; ++i) {
     HistoryReply reply;
-    const uint64_t kind = take(r);
-    reply.request = take(r);
-    reply.complete = take(r, 1) != 0;
+    const uint64_t kind = r.varint_or_zero();
+    reply.request = r.varint_or_zero();
+    reply.complete = r.varint_or_zero(1) != 0;
     if (!r.ok()) return r.finish();
     if (kind == static_cast<uint64_t>(HistoryReply::Kind::lines)) {
       reply.kind = HistoryReply::Kind::lines;
-      reply.first = take(r);
-      const uint64_t n = take(r, max_reply_rows);
+      reply.first = r.varint_or_zero();
+      const uint64_t n = r.varint_or_zero(max_reply_rows);
       if (!r.ok()) return r.finish();
       if (n > r.remaining()) return fail(Errc::truncated);  // a row takes a byte at least
       reply.rows.resize(n);
@@ -506,11 +501,11 @@ Result<void> read_replies(Reader& r, HostState& state) {
       }
     } else if (kind == static_cast<uint64_t>(HistoryReply::Kind::matches)) {
       reply.kind = HistoryReply::Kind::matches;
-      const uint64_t n = take(r, max_reply_matches);
+      const uint64_t n = r.varint_or_zero(max_reply_matches);
       if (!r.ok()) return r.finish();
       if (n > r.remaining()) return fail(Errc::truncated);
       reply.matches.resize(n);
-      for (uint64_t& line : reply.matches) line = take(r);
+      for (uint64_t& line : reply.matches) line = r.varint_or_zero();
       if (!r.ok()) return r.finish();
     } else {
       return fail(Errc::malformed);
@@ -530,7 +525,7 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
   Screen& screen = state.screen;
   switch (tag) {
     case tag_size: {
-      const uint64_t cols = take(r, Screen::max_cols), rows = take(r, Screen::max_rows);
+      const uint64_t cols = r.varint_or_zero(Screen::max_cols), rows = r.varint_or_zero(Screen::max_rows);
       if (!r.ok()) return r.finish();
       if (cols == 0 || rows == 0) return fail(Errc::malformed);
       // Every row follows a resize, one byte at least: a height the rest of
@@ -540,7 +535,7 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       break;
     }
     case tag_modes: {
-      const uint64_t bits = take(r, all_mode_bits);
+      const uint64_t bits = r.varint_or_zero(all_mode_bits);
       if (!r.ok()) return r.finish();
       Modes m;
       m.alternate_screen = bits & 1;
@@ -558,9 +553,9 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       return read_rows(r, screen, row);
     case tag_cursor: {
       Cursor c;
-      c.x = static_cast<int>(take(r, Screen::max_cols));
-      c.y = static_cast<int>(take(r, Screen::max_rows));
-      const uint64_t flags = take(r, 15);
+      c.x = static_cast<int>(r.varint_or_zero(Screen::max_cols));
+      c.y = static_cast<int>(r.varint_or_zero(Screen::max_rows));
+      const uint64_t flags = r.varint_or_zero(15);
       if (!r.ok()) return r.finish();
       if ((flags >> 2) > static_cast<uint64_t>(CursorShape::bar)) return fail(Errc::malformed);
       c.visible = flags & 1;
@@ -580,7 +575,7 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       break;
     }
     case tag_bell: {
-      const auto count = static_cast<uint32_t>(take(r, max_u32));
+      const auto count = static_cast<uint32_t>(r.varint_or_zero(max_u32));
       if (!r.ok()) return r.finish();
       screen.set_bell_count(count);
       break;
@@ -590,16 +585,16 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       if (!selection) return fail(selection.error());
       auto base64 = r.bytes(Screen::max_clipboard);
       if (!base64) return fail(base64.error());
-      const auto serial = static_cast<uint32_t>(take(r, max_u32));
+      const auto serial = static_cast<uint32_t>(r.varint_or_zero(max_u32));
       if (!r.ok()) return r.finish();
       if (!screen.set_clipboard(wire::as_chars(*selection), wire::as_chars(*base64), serial))
         return fail(Errc::malformed);
       break;
     }
     case tag_session: {
-      const uint64_t exited = take(r, 1);
-      const int64_t code = unzigzag(take(r));
-      const uint64_t history_end = take(r);
+      const uint64_t exited = r.varint_or_zero(1);
+      const int64_t code = unzigzag(r.varint_or_zero());
+      const uint64_t history_end = r.varint_or_zero();
       if (!r.ok()) return r.finish();
       if (code < std::numeric_limits<int32_t>::min() || code > std::numeric_limits<int32_t>::max())
         return fail(Errc::malformed);
@@ -609,18 +604,18 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
       break;
     }
     case tag_history:
-      state.history_begin = take(r);
+      state.history_begin = r.varint_or_zero();
       break;
     case tag_echo_ack:
-      state.echo_ack = take(r);
+      state.echo_ack = r.varint_or_zero();
       break;
     case tag_replies:
       return read_replies(r, state);
     case tag_killed:
-      state.killed = take(r, 1) != 0;
+      state.killed = r.varint_or_zero(1) != 0;
       break;
     case tag_server: {
-      const uint64_t flags = take(r, 1);
+      const uint64_t flags = r.varint_or_zero(1);
       if (!r.ok()) return r.finish();
       state.server_stopping = flags & 1;
       break;

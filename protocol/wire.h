@@ -59,6 +59,16 @@ class Reader {
   Result<uint64_t> varint();
   // A varint no greater than `max`.
   Result<uint64_t> varint(uint64_t max);
+  // After a failure the reader stays failed and these give 0, so a decoder
+  // may build with the values and check ok() once before trusting them.
+  uint64_t varint_or_zero(uint64_t max = UINT64_MAX) {
+    auto v = varint(max);
+    return v ? *v : 0;
+  }
+  uint8_t u8_or_zero() {
+    auto v = u8();
+    return v ? *v : 0;
+  }
   Result<Bytes> raw(size_t n);
   // A length-prefixed string of at most `max` bytes: a view into the input.
   Result<Bytes> bytes(size_t max);
