@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "protocol/row_codec.h"
 #include "protocol/wire.h"
 
 // Diff format, version 1
@@ -46,20 +47,7 @@
 //    14 server     varint flags: 1 = the server is stopping (the client's
 //                  session ends with it)
 //
-// A row is varint (n << 2 | wrapped << 1 | has marks), where cells from n on
-// are default blank cells (a blank row is one byte); then, if n > 0, pen runs
-// covering [0, n), each `varint length, pen`; then the characters of [0, n)
-// as items:
-//     0              a blank cell (ch 0)
-//     1 count item   `item` repeated `count` times
-//     2 ch           a wide character: a width-2 cell and the wide_tail after it
-//     3 ch width     any other cell, as it is
-//     >= 0x20        a narrow character (4 to 0x1f are reserved)
-// and, if the row has marks, varint count, then per marked column: varint
-// column (the first as it is, later ones as the gap after the previous one),
-// varint count, the codepoints.
-// A pen is varint (attrs << 2 | has fg << 1 | has bg), then the colours it
-// has (those that are not the default), each varint (value << 2 | kind).
+// Rows (in the rows and replies sections) are encoded as row_codec.h says.
 
 namespace roam {
 namespace {
@@ -96,11 +84,6 @@ enum Tag : uint64_t {
 
 enum RowOp : uint64_t { op_scroll = 0, op_rows = 1 };
 
-enum TextCode : uint64_t { text_blank = 0, text_repeat = 1, text_wide = 2, text_raw = 3, text_narrow = 0x20 };
-
-// A run this long or longer is sent as one repeated item.
-constexpr int min_repeat = 3;
-
 uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
@@ -130,110 +113,6 @@ void put_section(std::vector<uint8_t>& out, Tag tag, Body&& body) {
   Writer w(out);
   body(w);
   close_section(out, at);
-}
-
-// The row encoder's output: bytes gather in a buffer on the stack and go to
-// the vector in chunks, because pushing them one by one onto the vector
-// reloads its end after every byte (a byte store may alias anything).
-class RowOut {
- public:
-  explicit RowOut(std::vector<uint8_t>& out) : out_(out) {}
-  RowOut(const RowOut&) = delete;
-  RowOut& operator=(const RowOut&) = delete;
-  ~RowOut() { flush(); }
-
-  void varint(uint64_t v) {
-    if (buf_ + sizeof buf_ - p_ < 10) flush();
-    for (; v >= 0x80; v >>= 7) *p_++ = static_cast<uint8_t>(v | 0x80);
-    *p_++ = static_cast<uint8_t>(v);
-  }
-
- private:
-  void flush() {
-    out_.insert(out_.end(), buf_, p_);
-    p_ = buf_;
-  }
-
-  std::vector<uint8_t>& out_;
-  uint8_t buf_[512];
-  uint8_t* p_ = buf_;
-};
-
-bool same_pen(const Cell& a, const Cell& b) { return a.fg == b.fg && a.bg == b.bg && a.attrs == b.attrs; }
-
-// Colour kinds fit two bits.
-void put_color(RowOut& out, Color c) { out.varint(uint64_t{c.value()} << 2 | c.kind()); }
-
-void put_pen(RowOut& out, const Cell& c) {
-  const bool fg = c.fg != Color::none(), bg = c.bg != Color::none();
-  out.varint(uint64_t{c.attrs} << 2 | uint64_t{fg} << 1 | uint64_t{bg});
-  if (fg) put_color(out, c.fg);
-  if (bg) put_color(out, c.bg);
-}
-
-// How many cells the text item at x covers: a wide character with its tail is one.
-int item_cells(const Cell* c, int x, int n) {
-  return c[x].width == 2 && x + 1 < n && c[x + 1].ch == Cell::wide_tail && c[x + 1].width == 1 ? 2 : 1;
-}
-
-void put_item(RowOut& out, const Cell& c, int cells) {
-  if (cells == 2) {
-    out.varint(text_wide);
-    out.varint(c.ch);
-  } else if (c.width == 1 && c.ch == 0) {
-    out.varint(text_blank);
-  } else if (c.width == 1 && c.ch >= text_narrow) {
-    out.varint(c.ch);
-  } else {
-    out.varint(text_raw);
-    out.varint(c.ch);
-    out.varint(c.width);
-  }
-}
-
-void put_row(RowOut& out, const Row& row) {
-  const Cell* c = row.cells.data();
-  int n = static_cast<int>(row.cells.size());
-  while (n > 0 && c[n - 1] == Cell{}) --n;
-  out.varint(static_cast<uint64_t>(n) << 2 | uint64_t{row.wrapped} << 1 | uint64_t{!row.marks.empty()});
-  for (int x = 0; x < n;) {
-    int end = x + 1;
-    while (end < n && same_pen(c[end], c[x])) ++end;
-    out.varint(static_cast<uint64_t>(end - x));
-    put_pen(out, c[x]);
-    x = end;
-  }
-  for (int x = 0; x < n;) {
-    // Most cells: a printable ASCII character unlike the next one.
-    if (c[x].width == 1 && c[x].ch - text_narrow < 0x80 - text_narrow && (x + 1 == n || c[x + 1].ch != c[x].ch)) {
-      out.varint(c[x++].ch);
-      continue;
-    }
-    const int cells = item_cells(c, x, n);
-    int end = x + cells, count = 1;
-    while (end + cells <= n && c[end].ch == c[x].ch && c[end].width == c[x].width && item_cells(c, end, n) == cells) {
-      end += cells;
-      ++count;
-    }
-    if (count >= min_repeat) {
-      out.varint(text_repeat);
-      out.varint(static_cast<uint64_t>(count));
-      put_item(out, c[x], cells);
-    } else {
-      for (int i = 0; i < count; ++i) put_item(out, c[x], cells);
-    }
-    x = end;
-  }
-  if (!row.marks.empty()) {
-    out.varint(row.marks.size());
-    int next = 0;
-    for (const auto& [col, chars] : row.marks) {
-      out.varint(static_cast<uint64_t>(col - next));
-      next = col + 1;
-      out.varint(chars.size());
-      for (char32_t ch : chars) out.varint(ch);
-    }
-  }
 }
 
 struct Scroll {
@@ -362,78 +241,6 @@ constexpr uint64_t all_mode_bits = (1 << 10) - 1;
 // steers a loop or an allocation.
 constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
-Color read_color(Reader& r, bool& ok) {
-  const uint64_t code = r.varint_or_zero(uint64_t{0xffffff} << 2 | 3);
-  if ((code & 3) > Color::rgb) ok = false;
-  return Color{static_cast<uint32_t>((code & 3) << 24 | code >> 2)};
-}
-
-Result<void> read_row(Reader& r, int cols, Row& row) {
-  const uint64_t head = r.varint_or_zero(static_cast<uint64_t>(cols) << 2 | 3);
-  if (!r.ok()) return r.finish();
-  const size_t n = head >> 2;
-  row.wrapped = head & 2;
-  row.cells.assign(n, Cell{});
-  row.marks.clear();
-  Cell* c = row.cells.data();
-  for (size_t x = 0; x < n;) {
-    const size_t len = r.varint_or_zero(n - x);
-    const uint64_t pen = r.varint_or_zero(uint64_t{0xffff} << 2 | 3);
-    bool ok = len > 0;
-    const Color fg = pen & 2 ? read_color(r, ok) : Color::none();
-    const Color bg = pen & 1 ? read_color(r, ok) : Color::none();
-    if (!r.ok()) return r.finish();
-    if (!ok) return fail(Errc::malformed);
-    for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 2)});
-  }
-  for (size_t x = 0; x < n;) {
-    uint64_t code = r.varint_or_zero(), count = 1;
-    if (code == text_repeat) {
-      count = r.varint_or_zero(n - x);
-      code = r.varint_or_zero();
-    }
-    uint64_t ch = 0, width = 1;
-    size_t cells = 1;
-    if (code == text_wide) {
-      ch = r.varint_or_zero(max_u32);
-      width = cells = 2;
-    } else if (code == text_raw) {
-      ch = r.varint_or_zero(max_u32);
-      width = r.varint_or_zero(std::numeric_limits<uint8_t>::max());
-    } else if (code >= text_narrow) {
-      ch = code;
-    } else if (code != text_blank) {
-      return r.ok() ? fail(Errc::malformed) : r.finish();
-    }
-    if (!r.ok()) return r.finish();
-    if (count == 0 || ch > max_u32 || count * cells > n - x) return fail(Errc::malformed);
-    for (; count > 0; --count) {
-      c[x].ch = static_cast<uint32_t>(ch);
-      c[x].width = static_cast<uint8_t>(width);
-      if (cells == 2) c[x + 1].ch = Cell::wide_tail;
-      x += cells;
-    }
-  }
-  if (head & 1) {
-    const uint64_t count = r.varint_or_zero(static_cast<uint64_t>(cols));
-    if (!r.ok()) return r.finish();
-    if (count == 0) return fail(Errc::malformed);
-    uint64_t col = 0;  // the first column the next mark may take
-    for (uint64_t i = 0; i < count; ++i) {
-      col += r.varint_or_zero(static_cast<uint64_t>(cols));
-      const uint64_t len = r.varint_or_zero(Screen::max_marks);
-      if (!r.ok()) return r.finish();
-      if (col >= static_cast<uint64_t>(cols) || len == 0) return fail(Errc::malformed);
-      std::u32string chars;
-      for (uint64_t j = 0; j < len; ++j) chars.push_back(static_cast<char32_t>(r.varint_or_zero(max_u32)));
-      if (!r.ok()) return r.finish();
-      row.marks.emplace_back(static_cast<uint16_t>(col), std::move(chars));
-      ++col;
-    }
-  }
-  return {};
-}
-
 Result<void> read_rows(Reader& r, Screen& screen, Row& row) {
   const int cols = screen.cols(), rows = screen.rows();
   while (r.remaining() > 0) {
@@ -519,51 +326,84 @@ Result<void> read_replies(Reader& r, HostState& state) {
   return r.finish();
 }
 
-// `after`: the bytes left in the diff once this section is read.
-// the count steps left to this diff.
-Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t after, Row& row) {
+Result<void> read_size(Reader& r, Screen& screen, size_t after) {
+  const uint64_t cols = r.varint_or_zero(Screen::max_cols), rows = r.varint_or_zero(Screen::max_rows);
+  if (!r.ok()) return r.finish();
+  if (cols == 0 || rows == 0) return fail(Errc::malformed);
+  // Every row follows a resize, one byte at least: a height the rest of
+  // the diff cannot back is refused before it is allocated.
+  if (rows > after) return fail(Errc::too_large);
+  screen.resize(static_cast<int>(cols), static_cast<int>(rows));
+  return {};
+}
+
+Result<void> read_modes(Reader& r, Screen& screen) {
+  const uint64_t bits = r.varint_or_zero(all_mode_bits);
+  if (!r.ok()) return r.finish();
+  Modes m;
+  m.alternate_screen = bits & 1;
+  m.app_cursor_keys = bits & 2;
+  m.app_keypad = bits & 4;
+  m.bracketed_paste = bits & 8;
+  m.focus_events = bits & 16;
+  m.reverse_video = bits & 32;
+  m.mouse_tracking = static_cast<MouseTracking>(bits >> 6 & 3);
+  m.mouse_encoding = static_cast<MouseEncoding>(bits >> 8 & 3);
+  screen.set_modes(m);
+  return {};
+}
+
+Result<void> read_cursor(Reader& r, Screen& screen) {
+  Cursor c;
+  c.x = static_cast<int>(r.varint_or_zero(Screen::max_cols));
+  c.y = static_cast<int>(r.varint_or_zero(Screen::max_rows));
+  const uint64_t flags = r.varint_or_zero(15);
+  if (!r.ok()) return r.finish();
+  if ((flags >> 2) > static_cast<uint64_t>(CursorShape::bar)) return fail(Errc::malformed);
+  c.visible = flags & 1;
+  c.blink = flags & 2;
+  c.shape = static_cast<CursorShape>(flags >> 2);
+  screen.set_cursor(c);
+  return {};
+}
+
+Result<void> read_clipboard(Reader& r, Screen& screen) {
+  auto selection = r.bytes(16);
+  if (!selection) return fail(selection.error());
+  auto base64 = r.bytes(Screen::max_clipboard);
+  if (!base64) return fail(base64.error());
+  const auto serial = static_cast<uint32_t>(r.varint_or_zero(max_u32));
+  if (!r.ok()) return r.finish();
+  if (!screen.set_clipboard(wire::as_chars(*selection), wire::as_chars(*base64), serial)) return fail(Errc::malformed);
+  return {};
+}
+
+Result<void> read_session(Reader& r, HostState& state) {
+  const uint64_t exited = r.varint_or_zero(1);
+  const int64_t code = unzigzag(r.varint_or_zero());
+  const uint64_t history_end = r.varint_or_zero();
+  if (!r.ok()) return r.finish();
+  if (code < std::numeric_limits<int32_t>::min() || code > std::numeric_limits<int32_t>::max())
+    return fail(Errc::malformed);
+  state.exited = exited != 0;
+  state.exit_code = static_cast<int32_t>(code);
+  state.history_end = history_end;
+  return {};
+}
+
+// Reads the section `tag` into `state`, short of checking that its body was
+// used up. `after`: the bytes left in the diff once this section is read.
+Result<void> read_body(HostState& state, uint64_t tag, Reader& r, size_t after, Row& row) {
   Screen& screen = state.screen;
   switch (tag) {
-    case tag_size: {
-      const uint64_t cols = r.varint_or_zero(Screen::max_cols), rows = r.varint_or_zero(Screen::max_rows);
-      if (!r.ok()) return r.finish();
-      if (cols == 0 || rows == 0) return fail(Errc::malformed);
-      // Every row follows a resize, one byte at least: a height the rest of
-      // the diff cannot back is refused before it is allocated.
-      if (rows > after) return fail(Errc::too_large);
-      screen.resize(static_cast<int>(cols), static_cast<int>(rows));
-      break;
-    }
-    case tag_modes: {
-      const uint64_t bits = r.varint_or_zero(all_mode_bits);
-      if (!r.ok()) return r.finish();
-      Modes m;
-      m.alternate_screen = bits & 1;
-      m.app_cursor_keys = bits & 2;
-      m.app_keypad = bits & 4;
-      m.bracketed_paste = bits & 8;
-      m.focus_events = bits & 16;
-      m.reverse_video = bits & 32;
-      m.mouse_tracking = static_cast<MouseTracking>(bits >> 6 & 3);
-      m.mouse_encoding = static_cast<MouseEncoding>(bits >> 8 & 3);
-      screen.set_modes(m);
-      break;
-    }
+    case tag_size:
+      return read_size(r, screen, after);
+    case tag_modes:
+      return read_modes(r, screen);
     case tag_rows:
       return read_rows(r, screen, row);
-    case tag_cursor: {
-      Cursor c;
-      c.x = static_cast<int>(r.varint_or_zero(Screen::max_cols));
-      c.y = static_cast<int>(r.varint_or_zero(Screen::max_rows));
-      const uint64_t flags = r.varint_or_zero(15);
-      if (!r.ok()) return r.finish();
-      if ((flags >> 2) > static_cast<uint64_t>(CursorShape::bar)) return fail(Errc::malformed);
-      c.visible = flags & 1;
-      c.blink = flags & 2;
-      c.shape = static_cast<CursorShape>(flags >> 2);
-      screen.set_cursor(c);
-      break;
-    }
+    case tag_cursor:
+      return read_cursor(r, screen);
     case tag_title:
     case tag_icon_name: {
       auto text = r.bytes(Screen::max_title);
@@ -572,57 +412,37 @@ Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t afte
         screen.set_title(wire::as_chars(*text));
       else
         screen.set_icon_name(wire::as_chars(*text));
-      break;
+      return {};
     }
-    case tag_bell: {
-      const auto count = static_cast<uint32_t>(r.varint_or_zero(max_u32));
-      if (!r.ok()) return r.finish();
-      screen.set_bell_count(count);
-      break;
-    }
-    case tag_clipboard: {
-      auto selection = r.bytes(16);
-      if (!selection) return fail(selection.error());
-      auto base64 = r.bytes(Screen::max_clipboard);
-      if (!base64) return fail(base64.error());
-      const auto serial = static_cast<uint32_t>(r.varint_or_zero(max_u32));
-      if (!r.ok()) return r.finish();
-      if (!screen.set_clipboard(wire::as_chars(*selection), wire::as_chars(*base64), serial))
-        return fail(Errc::malformed);
-      break;
-    }
-    case tag_session: {
-      const uint64_t exited = r.varint_or_zero(1);
-      const int64_t code = unzigzag(r.varint_or_zero());
-      const uint64_t history_end = r.varint_or_zero();
-      if (!r.ok()) return r.finish();
-      if (code < std::numeric_limits<int32_t>::min() || code > std::numeric_limits<int32_t>::max())
-        return fail(Errc::malformed);
-      state.exited = exited != 0;
-      state.exit_code = static_cast<int32_t>(code);
-      state.history_end = history_end;
-      break;
-    }
+    case tag_bell:
+      screen.set_bell_count(static_cast<uint32_t>(r.varint_or_zero(max_u32)));
+      return {};
+    case tag_clipboard:
+      return read_clipboard(r, screen);
+    case tag_session:
+      return read_session(r, state);
     case tag_history:
       state.history_begin = r.varint_or_zero();
-      break;
+      return {};
     case tag_echo_ack:
       state.echo_ack = r.varint_or_zero();
-      break;
+      return {};
     case tag_replies:
       return read_replies(r, state);
     case tag_killed:
       state.killed = r.varint_or_zero(1) != 0;
-      break;
-    case tag_server: {
-      const uint64_t flags = r.varint_or_zero(1);
-      if (!r.ok()) return r.finish();
-      state.server_stopping = flags & 1;
-      break;
-    }
+      return {};
+    case tag_server:
+      state.server_stopping = r.varint_or_zero(1) & 1;
+      return {};
     default:
-      return {};  // a section from a later version: skipped
+      return {};
   }
+}
+
+Result<void> read_section(HostState& state, uint64_t tag, Reader& r, size_t after, Row& row) {
+  if (tag > last_known_tag) return {};  // a section from a later version: skipped
+  if (auto done = read_body(state, tag, r, after, row); !done) return done;
   return r.finish();
 }
 
