@@ -149,18 +149,15 @@ int connect(const std::vector<std::string>& args, const ClientOptions& options) 
   return run_connect(*target, args[1], options);
 }
 
-}  // namespace
-
-int run_cli(int argc, char** argv) {
+// The global options, which come before the command: argv[i] on return is
+// the command. An exit status if one is wrong.
+struct Globals {
   RemoteOptions remote;
   ClientOptions options;
   std::optional<std::string> server;
-  std::vector<std::string> args;
-  if (const char* env = std::getenv("ROAM_PREDICT")) {
-    if (auto mode = parse_predict_mode(env)) options.predict = *mode;
-  }
-  // Global options come before the command.
-  int i = 1;
+};
+
+std::optional<int> parse_globals(int argc, char** argv, int& i, Globals& g) {
   for (; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&](std::string_view option) -> std::optional<std::string> {
@@ -168,73 +165,47 @@ int run_cli(int argc, char** argv) {
       if (a == option && i + 1 < argc) return std::string(argv[++i]);
       return std::nullopt;
     };
+    auto refuse = [](std::string_view why) {
+      fmt::print(stderr, "roam: {}\n", why);
+      return 2;
+    };
     if (auto v = value("--server")) {
-      server = *v;
+      g.server = *v;
     } else if (auto v = value("--ssh")) {
-      remote.ssh = split_command(*v);
-      if (remote.ssh.empty()) {
-        fmt::print(stderr, "roam: --ssh needs a command\n");
-        return 2;
-      }
+      g.remote.ssh = split_command(*v);
+      if (g.remote.ssh.empty()) return refuse("--ssh needs a command");
     } else if (auto v = value("--install-server")) {
       const auto mode = parse_install_server(*v);
-      if (!mode) {
-        fmt::print(stderr, "roam: --install-server takes ask, yes or no\n");
-        return 2;
-      }
-      remote.install_server = *mode;
+      if (!mode) return refuse("--install-server takes ask, yes or no");
+      g.remote.install_server = *mode;
     } else if (auto v = value("--port")) {
-      remote.ports = *v;
+      g.remote.ports = *v;
     } else if (a == "-4" || a == "-6") {
-      remote.family = a == "-4" ? AF_INET : AF_INET6;
+      g.remote.family = a == "-4" ? AF_INET : AF_INET6;
     } else if (a == "--no-native-scrollback") {
-      options.native_scrollback = false;
+      g.options.native_scrollback = false;
     } else if (auto v = value("--predict")) {
       const auto mode = parse_predict_mode(*v);
-      if (!mode) {
-        fmt::print(stderr, "roam: --predict takes adaptive, always or never\n");
-        return 2;
-      }
-      options.predict = *mode;
+      if (!mode) return refuse("--predict takes adaptive, always or never");
+      g.options.predict = *mode;
     } else if (a == "--no-predict-at-prompts") {
-      options.predict_at_prompts = false;
+      g.options.predict_at_prompts = false;
     } else if (auto v = value("--native-scrollback-lines")) {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(v->c_str(), &end, 10);
-      if (v->empty() || *end != '\0' || n > 1'000'000) {
-        fmt::print(stderr, "roam: --native-scrollback-lines takes a number of lines up to 1000000\n");
-        return 2;
-      }
-      options.native_scrollback_lines = n;
+      if (v->empty() || *end != '\0' || n > 1'000'000)
+        return refuse("--native-scrollback-lines takes a number of lines up to 1000000");
+      g.options.native_scrollback_lines = n;
     } else {
       break;
     }
   }
-  for (; i < argc; ++i) args.emplace_back(argv[i]);
-  if (args.empty()) {
-    fmt::print(stderr, "{}", usage);
-    return 2;
-  }
+  return std::nullopt;
+}
+
+// new, ls, kill, rename, history: run by roam-server, here or over ssh.
+int session_command(std::vector<std::string>& args, std::optional<std::string> server, const RemoteOptions& remote) {
   const std::string& cmd = args[0];
-  if (cmd == "--version" || cmd == "version") {
-    fmt::print("roam {}\n", ROAM_VERSION);
-    return 0;
-  }
-  if (cmd == "--help" || cmd == "help") {
-    fmt::print("{}", usage);
-    return 0;
-  }
-  if (server) {
-    remote.server = *server;
-    remote.server_given = true;
-  }
-  if (cmd == "attach") return attach(args, server, remote, options);
-  if (cmd == "connect") return connect(args, options);
-  static constexpr std::string_view session_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
-  if (std::find(std::begin(session_commands), std::end(session_commands), cmd) == std::end(session_commands)) {
-    fmt::print(stderr, "roam: unknown command '{}'\n(see roam --help)\n", cmd);
-    return 2;
-  }
   // "ls HOST", or a HOST:NAME first argument: the command runs there, over ssh.
   if (args.size() > 1 && !args[1].starts_with("-")) {
     const bool list = cmd == "ls" || cmd == "list";
@@ -261,6 +232,43 @@ int run_cli(int argc, char** argv) {
   fmt::print(stderr, "roam: cannot run {}: {} (install roam-server, or pass --server=PATH)\n", *server,
              std::strerror(errno));
   return 127;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  Globals g;
+  if (const char* env = std::getenv("ROAM_PREDICT")) {
+    if (auto mode = parse_predict_mode(env)) g.options.predict = *mode;
+  }
+  int i = 1;
+  if (auto status = parse_globals(argc, argv, i, g)) return *status;
+  std::vector<std::string> args(argv + i, argv + argc);
+  if (args.empty()) {
+    fmt::print(stderr, "{}", usage);
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "--version" || cmd == "version") {
+    fmt::print("roam {}\n", ROAM_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "help") {
+    fmt::print("{}", usage);
+    return 0;
+  }
+  if (g.server) {
+    g.remote.server = *g.server;
+    g.remote.server_given = true;
+  }
+  if (cmd == "attach") return attach(args, g.server, g.remote, g.options);
+  if (cmd == "connect") return connect(args, g.options);
+  static constexpr std::string_view session_commands[] = {"new", "ls", "list", "kill", "rename", "history"};
+  if (std::find(std::begin(session_commands), std::end(session_commands), cmd) == std::end(session_commands)) {
+    fmt::print(stderr, "roam: unknown command '{}'\n(see roam --help)\n", cmd);
+    return 2;
+  }
+  return session_command(args, g.server, g.remote);
 }
 
 }  // namespace roam::client
