@@ -251,6 +251,11 @@ class Relay {
   void close_conn(Conn* conn);
   void run_schedule();
   std::string do_rebind();
+  // The actions of execute() with arguments to check.
+  std::string outage_action(const std::vector<std::string>& words, bool dry_run);
+  std::string replay_action(const std::vector<std::string>& words, bool dry_run);
+  std::string garbage_action(const std::vector<std::string>& words, bool dry_run);
+  std::string set_action(const std::vector<std::string>& words, const std::string& line, bool dry_run);
 
   uv_loop_t* loop_;
   Options options_;
@@ -459,26 +464,115 @@ std::string Relay::do_rebind() {
   }
 }
 
+namespace {
+// Word i as a number, if there is one.
+std::optional<double> number_at(const std::vector<std::string>& words, std::size_t i) {
+  return i < words.size() ? parse_number(words[i]) : std::nullopt;
+}
+}  // namespace
+
+std::string Relay::outage_action(const std::vector<std::string>& words, bool dry_run) {
+  const auto secs = number_at(words, 1);
+  if (!secs || *secs < 0 || words.size() > 3) return "error: usage: outage SECONDS [up|down]";
+  const std::string which = words.size() == 3 ? words[2] : "both";
+  if (which != "up" && which != "down" && which != "both") return "error: usage: outage SECONDS [up|down]";
+  if (dry_run) return "ok";
+  const Time until = now() + Time(static_cast<std::int64_t>(*secs * 1e6));
+  if (which != "down") up_.outage(until);
+  if (which != "up") down_.outage(until);
+  log("outage of {} s ({})", *secs, which);
+  write_stats();
+  return fmt::format("ok outage {} s {}", *secs, which);
+}
+
+std::string Relay::replay_action(const std::vector<std::string>& words, bool dry_run) {
+  const std::string& verb = words[0];
+  const auto n = number_at(words, 1);
+  if (words.size() > 2 || (words.size() == 2 && (!n || *n < 1 || *n != std::floor(*n))))
+    return fmt::format("error: usage: {} [N]", verb);
+  if (dry_run) return "ok";
+  if (recorded_.empty()) return "error: nothing recorded yet";
+  const std::size_t back = n ? static_cast<std::size_t>(*n) : recorded_.size();
+  if (back > recorded_.size()) return fmt::format("error: only {} datagrams recorded", recorded_.size());
+  const auto& data = recorded_[recorded_.size() - back];
+  const uv_udp_t* from = upstream_.get();
+  if (verb == "replay-new") {
+    try {
+      replay_source_ = open_upstream([](uv_udp_t* h, ssize_t nread, const uv_buf_t*, const sockaddr* addr, unsigned) {
+        if (nread < 0 || !addr) return;
+        auto* self = static_cast<Relay*>(h->data);
+        ++self->replay_source_received_;
+        self->mark_dirty();
+      });
+    } catch (const std::exception& e) {
+      return fmt::format("error: {}", e.what());
+    }
+    from = replay_source_.get();
+  }
+  send_to_server(from, data);
+  ++replays_;
+  write_stats();
+  log("{}: {} bytes, {} back, from port {}", verb, data.size(), back, port_of(from));
+  return fmt::format("ok replayed {} bytes from port {}", data.size(), port_of(from));
+}
+
+std::string Relay::garbage_action(const std::vector<std::string>& words, bool dry_run) {
+  const auto count = words.size() > 1 ? number_at(words, 1) : std::optional<double>(1);
+  const auto size = words.size() > 2 ? number_at(words, 2) : std::optional<double>(0);
+  if (words.size() > 3 || !count || *count < 0 || *count > 100000 || !size || *size < 0 || *size > 65000)
+    return "error: usage: garbage [COUNT<=100000] [SIZE<=65000]";
+  if (dry_run) return "ok";
+  std::uint64_t bytes = 0;
+  for (int i = 0; i < static_cast<int>(*count); ++i) {
+    auto next = [&] {  // splitmix64
+      std::uint64_t z = (garbage_rng_ += 0x9e3779b97f4a7c15ULL);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      return z ^ (z >> 31);
+    };
+    const std::size_t len = *size > 0 ? static_cast<std::size_t>(*size) : 1 + next() % 1200;
+    std::vector<std::uint8_t> data(len);
+    for (auto& b : data) b = static_cast<std::uint8_t>(next());
+    send_to_server(upstream_.get(), data);
+    bytes += len;
+    ++garbage_sent_;
+  }
+  write_stats();
+  return fmt::format("ok sent {} garbage datagrams, {} bytes", static_cast<int>(*count), bytes);
+}
+
+std::string Relay::set_action(const std::vector<std::string>& words, const std::string& line, bool dry_run) {
+  std::size_t i = 1;
+  std::string dir = "both";
+  if (i < words.size() && (words[i] == "up" || words[i] == "down" || words[i] == "both")) dir = words[i++];
+  if (i >= words.size() || (words.size() - i) % 2 != 0) return "error: usage: set [up|down] NAME VALUE [NAME VALUE...]";
+  LinkParams up = up_.params(), down = down_.params();
+  for (; i < words.size(); i += 2) {
+    std::string name = words[i], d = dir;
+    if (name.rfind("up-", 0) == 0) d = "up", name = name.substr(3);
+    else if (name.rfind("down-", 0) == 0) d = "down", name = name.substr(5);
+    const auto v = parse_number(words[i + 1]);
+    if (!v) return fmt::format("error: {}: '{}' is not a number", name, words[i + 1]);
+    if (d != "down")
+      if (auto err = set_param(up, name, *v)) return "error: " + *err;
+    if (d != "up")
+      if (auto err = set_param(down, name, *v)) return "error: " + *err;
+  }
+  if (dry_run) return "ok";
+  up_.set_params(up);
+  down_.set_params(down);
+  log("set {}", line);
+  write_stats();
+  return "ok";
+}
+
 std::string Relay::execute(const std::string& line, bool dry_run) {
   const auto words = split_words(line);
   if (words.empty()) return "error: empty action";
   const std::string& verb = words[0];
-  auto number = [&](std::size_t i) -> std::optional<double> { return i < words.size() ? parse_number(words[i]) : std::nullopt; };
   if (!dry_run) ++commands_;
 
-  if (verb == "outage") {
-    const auto secs = number(1);
-    if (!secs || *secs < 0 || words.size() > 3) return "error: usage: outage SECONDS [up|down]";
-    const std::string which = words.size() == 3 ? words[2] : "both";
-    if (which != "up" && which != "down" && which != "both") return "error: usage: outage SECONDS [up|down]";
-    if (dry_run) return "ok";
-    const Time until = now() + Time(static_cast<std::int64_t>(*secs * 1e6));
-    if (which != "down") up_.outage(until);
-    if (which != "up") down_.outage(until);
-    log("outage of {} s ({})", *secs, which);
-    write_stats();
-    return fmt::format("ok outage {} s {}", *secs, which);
-  }
+  if (verb == "outage") return outage_action(words, dry_run);
   if (verb == "rebind") {
     if (words.size() != 1) return "error: usage: rebind";
     if (dry_run) return "ok";
@@ -486,83 +580,9 @@ std::string Relay::execute(const std::string& line, bool dry_run) {
     log("rebind: {}", r);
     return r;
   }
-  if (verb == "replay" || verb == "replay-new") {
-    const auto n = number(1);
-    if (words.size() > 2 || (words.size() == 2 && (!n || *n < 1 || *n != std::floor(*n))))
-      return fmt::format("error: usage: {} [N]", verb);
-    if (dry_run) return "ok";
-    if (recorded_.empty()) return "error: nothing recorded yet";
-    const std::size_t back = n ? static_cast<std::size_t>(*n) : recorded_.size();
-    if (back > recorded_.size()) return fmt::format("error: only {} datagrams recorded", recorded_.size());
-    const auto& data = recorded_[recorded_.size() - back];
-    const uv_udp_t* from = upstream_.get();
-    if (verb == "replay-new") {
-      try {
-        replay_source_ = open_upstream([](uv_udp_t* h, ssize_t nread, const uv_buf_t*, const sockaddr* addr, unsigned) {
-          if (nread < 0 || !addr) return;
-          auto* self = static_cast<Relay*>(h->data);
-          ++self->replay_source_received_;
-          self->mark_dirty();
-        });
-      } catch (const std::exception& e) {
-        return fmt::format("error: {}", e.what());
-      }
-      from = replay_source_.get();
-    }
-    send_to_server(from, data);
-    ++replays_;
-    write_stats();
-    log("{}: {} bytes, {} back, from port {}", verb, data.size(), back, port_of(from));
-    return fmt::format("ok replayed {} bytes from port {}", data.size(), port_of(from));
-  }
-  if (verb == "garbage") {
-    const auto count = words.size() > 1 ? number(1) : std::optional<double>(1);
-    const auto size = words.size() > 2 ? number(2) : std::optional<double>(0);
-    if (words.size() > 3 || !count || *count < 0 || *count > 100000 || !size || *size < 0 || *size > 65000)
-      return "error: usage: garbage [COUNT<=100000] [SIZE<=65000]";
-    if (dry_run) return "ok";
-    std::uint64_t bytes = 0;
-    for (int i = 0; i < static_cast<int>(*count); ++i) {
-      auto next = [&] {  // splitmix64
-        std::uint64_t z = (garbage_rng_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-      };
-      const std::size_t len = *size > 0 ? static_cast<std::size_t>(*size) : 1 + next() % 1200;
-      std::vector<std::uint8_t> data(len);
-      for (auto& b : data) b = static_cast<std::uint8_t>(next());
-      send_to_server(upstream_.get(), data);
-      bytes += len;
-      ++garbage_sent_;
-    }
-    write_stats();
-    return fmt::format("ok sent {} garbage datagrams, {} bytes", static_cast<int>(*count), bytes);
-  }
-  if (verb == "set") {
-    std::size_t i = 1;
-    std::string dir = "both";
-    if (i < words.size() && (words[i] == "up" || words[i] == "down" || words[i] == "both")) dir = words[i++];
-    if (i >= words.size() || (words.size() - i) % 2 != 0) return "error: usage: set [up|down] NAME VALUE [NAME VALUE...]";
-    LinkParams up = up_.params(), down = down_.params();
-    for (; i < words.size(); i += 2) {
-      std::string name = words[i], d = dir;
-      if (name.rfind("up-", 0) == 0) d = "up", name = name.substr(3);
-      else if (name.rfind("down-", 0) == 0) d = "down", name = name.substr(5);
-      const auto v = parse_number(words[i + 1]);
-      if (!v) return fmt::format("error: {}: '{}' is not a number", name, words[i + 1]);
-      if (d != "down")
-        if (auto err = set_param(up, name, *v)) return "error: " + *err;
-      if (d != "up")
-        if (auto err = set_param(down, name, *v)) return "error: " + *err;
-    }
-    if (dry_run) return "ok";
-    up_.set_params(up);
-    down_.set_params(down);
-    log("set {}", line);
-    write_stats();
-    return "ok";
-  }
+  if (verb == "replay" || verb == "replay-new") return replay_action(words, dry_run);
+  if (verb == "garbage") return garbage_action(words, dry_run);
+  if (verb == "set") return set_action(words, line, dry_run);
   if (verb == "stats") {
     if (dry_run) return "ok";
     write_stats();
