@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include "client/display.h"
 #include "client/escape.h"
@@ -98,7 +99,7 @@ class Client {
                }),
         predictor_(options.predict, options.predict_at_prompts) {
     if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);
-    uv_loop_init(&loop_);
+    if (int rc = uv_loop_init(&loop_); rc < 0) throw std::runtime_error(fmt::format("event loop: {}", uv_strerror(rc)));
   }
 
   ~Client() {
@@ -117,7 +118,11 @@ class Client {
     transport_.local().push_resize(size.cols, size.rows);
     // Before the watchers make the terminal non-blocking.
     flags_.emplace(STDIN_FILENO);
-    start_io();
+    if (auto started = start_io(); !started) {
+      flags_->restore();
+      fmt::print(stderr, "roam: {}\n", started.error());
+      return 1;
+    }
     raw_.emplace(STDIN_FILENO);
     writer_->write(display_->open());
     started_at_ = uv_now(&loop_);
@@ -130,7 +135,8 @@ class Client {
   }
 
  private:
-  void start_io() {
+  // Fails if the terminal cannot be watched (stdin a file, not a terminal).
+  Result<void, std::string> start_io() {
     link_.on_datagram = [this](std::span<const uint8_t> d) { on_datagram(d); };
     link_.on_version_notice = [this](uint8_t version) {
       if (version != protocol_version) peer_version_ = version;
@@ -140,7 +146,8 @@ class Client {
     writer_->on_drained = [this] {
       if (draw_wanted_) draw();
     };
-    uv_poll_init(&loop_, stdin_.get(), STDIN_FILENO);
+    if (int rc = uv_poll_init(&loop_, stdin_.get(), STDIN_FILENO); rc < 0)
+      return fail(fmt::format("cannot watch the terminal: {}", uv_strerror(rc)));
     stdin_.get()->data = this;
     uv_poll_start(stdin_.get(), UV_READABLE, [](uv_poll_t* h, int, int) { static_cast<Client*>(h->data)->on_keys(); });
     uv_timer_init(&loop_, timer_.get());
@@ -156,6 +163,7 @@ class Client {
     watch(tstp_, SIGTSTP, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->suspend(); });
     // Continued after a stop (or the laptop woke): take the terminal back, speak up at once.
     watch(cont_, SIGCONT, [](uv_signal_t* h, int) { static_cast<Client*>(h->data)->resumed(); });
+    return {};
   }
 
   // Everything queued reaches the terminal, then it gets its modes back
@@ -178,8 +186,8 @@ class Client {
       take_replies();
       predict_update();
     }
-    // A stopping daemon also ends its sessions: that, not the kill, is the news.
-    if (transport_.remote().server_stopping) {
+    // A session that ended first keeps its own last line.
+    if (transport_.remote().server_stopping && !transport_.remote().exited) {
       stop(Ending::server_stopped);
       return;
     }

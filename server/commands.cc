@@ -73,21 +73,28 @@ bool parse_size(std::string_view s, uint32_t& cols, uint32_t& rows) {
          cols >= 2 && rows >= 2 && cols <= 1000 && rows <= 1000;
 }
 
+// Why a request was not made: no daemon runs (for the caller to say what
+// that means), or an error already printed, with the exit status it gives.
+struct NotAsked {
+  bool not_running = false;
+  int status = 1;
+};
+
 // Sends one request; prints an error answer. Returns the client for more reading.
-Result<ControlClient, int> ask(const Request& r, bool start) {
+Result<ControlClient, NotAsked> ask(const Request& r, bool start) {
   auto client = ControlClient::connect(locate_runtime_dir(), start);
   if (!client) {
-    if (client.error().not_running) return fail(-1);
-    return fail(error(client.error().message));
+    if (client.error().not_running) return fail(NotAsked{.not_running = true});
+    return fail(NotAsked{.status = error(client.error().message)});
   }
-  if (auto sent = client->send(r); !sent) return fail(error(sent.error()));
+  if (auto sent = client->send(r); !sent) return fail(NotAsked{.status = error(sent.error())});
   return std::move(*client);
 }
 
 // For requests answered by ok or an error.
 int simple(const Request& r, bool start, std::string_view not_running_message) {
   auto client = ask(r, start);
-  if (!client) return client.error() == -1 ? error(not_running_message) : client.error();
+  if (!client) return client.error().not_running ? error(not_running_message) : client.error().status;
   auto resp = client->receive();
   if (!resp) return error(resp.error());
   if (resp->kind == Response::Kind::error) return error(resp->text);
@@ -108,7 +115,7 @@ int cmd_ls(const std::vector<std::string_view>& args) {
   if (!args.empty() && !long_format) return usage_error("usage: roam-server ls [--long]");
   auto client = ask(Request(Request::Kind::list), false);
   if (!client) {
-    if (client.error() != -1) return client.error();
+    if (!client.error().not_running) return client.error().status;
     fmt::print(stderr, "no sessions\n");
     return 0;
   }
@@ -211,7 +218,7 @@ int cmd_attach(const std::vector<std::string_view>& args) {
   if (auto status = parse_session_args("attach", args, r, sized)) return *status;
   if (!sized) return usage_error("attach needs --size COLSxROWS");
   auto client = ask(r, true);
-  if (!client) return client.error();
+  if (!client) return client.error().status;
   auto resp = client->receive();
   if (!resp) return error(resp.error());
   if (resp->kind == Response::Kind::error) return error(resp->text);
@@ -234,7 +241,7 @@ int cmd_attach(const std::vector<std::string_view>& args) {
 int cmd_kill_ended() {
   auto client = ask(Request(Request::Kind::kill_ended), false);
   if (!client) {
-    if (client.error() != -1) return client.error();
+    if (!client.error().not_running) return client.error().status;
     fmt::print("no ended sessions\n");
     return 0;
   }
@@ -295,7 +302,8 @@ int cmd_history(const std::vector<std::string_view>& args) {
   }
   if (r.name.empty()) return usage_error("history needs a session name");
   auto client = ask(r, false);
-  if (!client) return client.error() == -1 ? error(fmt::format("no session named '{}'", r.name)) : client.error();
+  if (!client)
+    return client.error().not_running ? error(fmt::format("no session named '{}'", r.name)) : client.error().status;
   while (true) {
     auto resp = client->receive();
     if (!resp) return error(resp.error());
@@ -315,7 +323,7 @@ int cmd_info(const std::vector<std::string_view>& args) {
   const RuntimeDir dir = locate_runtime_dir();
   auto client = ask(Request(Request::Kind::info), false);
   if (!client) {
-    if (client.error() != -1) return client.error();
+    if (!client.error().not_running) return client.error().status;
     fmt::print("running: no\nversion: {}\nruntime_dir: {}\n", ROAM_VERSION, dir.path);
     return 1;
   }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <memory>
 #include <optional>
 
@@ -67,7 +68,8 @@ class Daemon {
  public:
   Daemon(const RuntimeDir& dir, Claim claim, bool persist)
       : dir_(dir), claim_(std::move(claim)), persist_(persist) {
-    uv_loop_init(loop_.get());
+    if (int rc = uv_loop_init(loop_.get()); rc < 0)
+      throw std::runtime_error(fmt::format("event loop: {}", uv_strerror(rc)));
     attachments_.emplace(loop_.get(), limits_from_environment());
     registry_.emplace(loop_.get());
     control_.emplace(loop_.get(), claim_.listener.release(),
@@ -161,10 +163,11 @@ class Daemon {
     // Only our own socket: we hold the lock, so nobody else has replaced it.
     unlink(dir_.socket().c_str());
     control_->stop();
-    registry_->kill_all();
-    // The clients hear it from us rather than from a long silence.
+    // The clients hear it from us rather than from a long silence, and
+    // before their sessions end: the stop, not the kill, is their news.
     attachments_->farewell([this] {
       farewell_said_ = true;
+      registry_->kill_all();
       stop_when_done();
     });
     stop_when_done();

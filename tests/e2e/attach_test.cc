@@ -128,7 +128,7 @@ TEST_CASE("the shell exiting ends the client with the exit line") {
   auto t = attach(sb, "brief");
   REQUIRE(ready(*t));
   t->type("exit 3\r");
-  CHECK(t->wait_for_text("[brief exited with code 3]"));
+  CHECK_MESSAGE(t->wait_for_text("[brief exited with code 3]"), t->screen_text());
   CHECK(t->wait_exit() == 0);
   CHECK(t->cursor_visible());
 }
