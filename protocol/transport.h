@@ -66,9 +66,15 @@ class Transport {
     const bool dirty = !same(current_, sent_[assumed].state);
     const uint64_t interval = connection_.rtt().send_interval();
     // Pacing counts frames only: an ack or heartbeat just sent must not
-    // hold back the next keystroke's echo. An urgent state (a keystroke,
-    // its echo) is not paced: one frame early costs nothing.
-    if (dirty && (hurry_ || is_urgent(now) || now >= last_state_send_ + interval)) {
+    // hold back the next keystroke's echo. A small urgent state (a
+    // keystroke, its echo) is not paced: one small frame early costs
+    // nothing; a large one is bulk after all and waits its turn.
+    const bool paced = hurry_ || now >= last_state_send_ + interval;
+    if (dirty && !paced && is_urgent(now) && !small(assumed)) {
+      urgent_ = false;
+      echo_until_ = 0;
+    }
+    if (dirty && (paced || is_urgent(now))) {
       send_state(assumed, now, emit);
       hurry_ = false;
     } else if (copies_left_ > 0 && now >= copy_at_) {
@@ -131,9 +137,13 @@ class Transport {
   // acknowledged state on was sent recently: after a quiet spell, or once a
   // state is overdue (probably lost, and with it every diff built on it),
   // diffs start again from the acknowledged state, which the peer surely has.
+  // That resends a state typed after a quiet spell every frame interval
+  // until it is acknowledged; with redundancy on, its copies and its own
+  // patience do that job, so the chain starts after the acknowledged state.
   size_t assumed_receiver_state(uint64_t now) const {
     size_t assumed = 0;
-    for (size_t i = 0; i < sent_.size() && now - sent_[i].sent_at < patience(sent_[i]); ++i) assumed = i;
+    for (size_t i = redundancy_.active() ? 1 : 0; i < sent_.size() && now - sent_[i].sent_at < patience(sent_[i]); ++i)
+      assumed = i;
     return assumed;
   }
 
@@ -144,6 +154,14 @@ class Transport {
     const uint64_t usual = connection_.rtt().rto() + transport_timing::ack_delay;
     if (!s.urgent || !redundancy_.active()) return usual;
     return std::min(usual, redundancy_.patience(connection_.rtt()));
+  }
+
+  // Whether the state's diff, from the base send_state() would use for an
+  // urgent one, is small.
+  bool small(size_t assumed) {
+    outgoing_.diff.clear();
+    current_.diff_from(sent_[redundancy_.active() ? 0 : assumed].state, outgoing_.diff);
+    return outgoing_.diff.size() <= redundancy::max_urgent_diff;
   }
 
   // A state sent now is urgent: someone typed, or it is the first frame
