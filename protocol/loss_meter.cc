@@ -12,13 +12,16 @@ void LossMeter::arrived(uint64_t seq) {
   // A replay or a duplicate of the newest says nothing about loss.
   if (seq == *highest_) return;
   if (seq > *highest_) {
-    const uint64_t gap = std::min(seq - *highest_ - 1, max_gap);
-    for (uint64_t i = 0; i < gap; ++i) loss_ += weight * (1 - loss_);
+    const uint64_t gap = seq - *highest_ - 1;
+    if (gap <= max_burst)
+      for (uint64_t i = 0; i < gap; ++i) loss_ += weight * (1 - loss_);
     highest_ = seq;
+    loss_ -= weight * loss_;
+    return;
   }
-  // A late one (reordered) was counted lost when the gap opened; it counts
-  // as an arrival now, which takes most of that back.
-  loss_ -= weight * loss_;
+  // A late one (reordered) was counted lost when its gap opened: take that
+  // back.
+  loss_ = std::max(0.0, loss_ - weight);
 }
 
 }  // namespace roam

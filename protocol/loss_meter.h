@@ -19,9 +19,9 @@ class LossMeter {
 
  private:
   static constexpr double weight = 1.0 / 32;
-  // A longer gap (an outage, a suspended laptop) counts as this many losses:
-  // the link was down, which says little about its loss once it is back.
-  static constexpr uint64_t max_gap = 16;
+  // A longer gap is an outage (a suspended laptop, a dead link), not loss:
+  // copies cannot help there, and the link that comes back may be clean.
+  static constexpr uint64_t max_burst = 8;
 
   std::optional<uint64_t> highest_;
   double loss_ = 0;

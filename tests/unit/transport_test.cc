@@ -8,6 +8,8 @@
 #include <map>
 #include <random>
 
+#include "protocol/loss_meter.h"
+#include "protocol/redundancy.h"
 #include "protocol/user_state.h"
 
 using namespace roam;
@@ -398,4 +400,44 @@ TEST_CASE("redundancy: a bulk frame is never sent twice, even right after a keys
       at.push_back(p.net.log[i].at);
   REQUIRE(!at.empty());
   for (size_t i = 1; i < at.size(); ++i) CHECK(at[i] - at[i - 1] >= 50);
+}
+
+TEST_CASE("redundancy: one lost datagram does not turn it on, steady loss does, reordering and replays are no loss") {
+  LossMeter m;
+  Redundancy r;
+  uint64_t seq = 0;
+  for (; seq < 100; ++seq) m.arrived(seq);
+  CHECK(m.loss() == 0);
+  m.arrived(++seq);  // one lost
+  r.update(m.loss());
+  CHECK_FALSE(r.active());
+  CHECK(r.copies() == 0);
+  // Reordered: the late one takes its loss back; a replay changes nothing.
+  m.arrived(seq + 2);
+  m.arrived(seq + 1);
+  m.arrived(seq + 1);
+  m.arrived(seq + 2);
+  seq += 2;
+  CHECK(m.loss() < 0.04);
+  // 10% loss: one copy; 30%: two; a clean link again: none.
+  std::mt19937 rng(4);
+  auto feed = [&](double loss, int n) {
+    for (int i = 0; i < n; ++i) {
+      ++seq;
+      if (std::uniform_real_distribution<double>(0, 1)(rng) >= loss) m.arrived(seq);
+      r.update(m.loss());
+    }
+  };
+  feed(0.10, 400);
+  CHECK(r.active());
+  CHECK(r.copies() == 1);
+  feed(0.30, 400);
+  CHECK(r.copies() == 2);
+  feed(0, 200);
+  CHECK_FALSE(r.active());
+  CHECK(r.copies() == 0);
+  // An outage is not loss.
+  const double before = m.loss();
+  m.arrived(seq + 100000);
+  CHECK(m.loss() <= before);
 }
