@@ -17,7 +17,7 @@ int Redundancy::copies() const {
 }
 
 uint64_t Redundancy::spacing(const RttEstimator& rtt) {
-  return static_cast<uint64_t>(std::clamp(std::ceil(rtt.srtt() / 10), 4.0, 25.0));
+  return static_cast<uint64_t>(std::clamp(std::ceil(rtt.srtt() / 25), 2.0, 20.0));
 }
 
 uint64_t Redundancy::patience(const RttEstimator& rtt) const {

@@ -31,8 +31,9 @@ class Redundancy {
   bool active() const { return active_; }
   // Extra copies of an urgent state: 0 while inactive.
   int copies() const;
-  // Between the copies: a tenth of the round trip, within 4-25 ms, so that
-  // one burst does not take all of them while the echo is not held back.
+  // Between the copies: a 25th of the round trip, within 2-20 ms: apart,
+  // so that they are not one burst on the wire, but holding the echo back
+  // little when the first is lost.
   static uint64_t spacing(const RttEstimator& rtt);
   // When an urgent state's acknowledgement is late: one round trip, its
   // variation, the peer's prompt ack and the copies' spacing.

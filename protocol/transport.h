@@ -72,7 +72,7 @@ class Transport {
     const bool paced = hurry_ || now >= last_state_send_ + interval;
     if (dirty && !paced && is_urgent(now) && !small(assumed)) {
       urgent_ = false;
-      echo_until_ = 0;
+      echo_frames_ = 0;
     }
     if (dirty && (paced || is_urgent(now))) {
       send_state(assumed, now, emit);
@@ -164,9 +164,11 @@ class Transport {
     return outgoing_.diff.size() <= redundancy::max_urgent_diff;
   }
 
-  // A state sent now is urgent: someone typed, or it is the first frame
-  // since a new remote state (a keystroke) arrived, which holds its echo.
-  bool is_urgent(uint64_t now) const { return urgent_ || now < echo_until_; }
+  // A state sent now is urgent: someone typed, or it is one of the first
+  // two frames since a new remote state (a keystroke) arrived: the first
+  // may only carry what was waiting for the frame interval, the program's
+  // echo comes a moment later.
+  bool is_urgent(uint64_t now) const { return urgent_ || (echo_frames_ > 0 && now < echo_until_); }
 
   void send_state(size_t assumed, uint64_t now, const Emit& emit) {
     if (!same(current_, sent_.back().state)) {
@@ -202,7 +204,7 @@ class Transport {
     transmit(in, now, emit);
     last_state_send_ = now;
     urgent_ = false;
-    echo_until_ = 0;
+    if (echo_frames_ > 0) --echo_frames_;
     if (target.urgent) {
       copies_left_ = redundancy_.copies();
       copy_at_ = now + Redundancy::spacing(connection_.rtt());
@@ -279,7 +281,10 @@ class Transport {
     // The peer will not diff from states older than throwaway_num again.
     while (received_.size() > 1 && received_.front().num < in.throwaway_num) received_.pop_front();
     while (received_.size() > transport_timing::max_received_states) received_.pop_front();
-    if (newest) echo_until_ = now + connection_.rtt().send_interval() + transport_timing::echo_window;
+    if (newest) {
+      echo_until_ = now + connection_.rtt().send_interval() + transport_timing::echo_window;
+      echo_frames_ = 2;
+    }
     return newest;
   }
 
@@ -307,7 +312,8 @@ class Transport {
   bool hurry_ = false;
   Redundancy redundancy_;
   bool urgent_ = false;
-  uint64_t echo_until_ = 0;  // a new remote state arrived: the next frame is its echo
+  uint64_t echo_until_ = 0;  // a new remote state arrived: the next frames hold its echo
+  int echo_frames_ = 0;
   int copies_left_ = 0;           // of the newest state, the last instruction sent
   uint64_t copy_at_ = 0;
 };
