@@ -25,6 +25,9 @@ inline constexpr size_t max_received_states = 16;
 // After a new remote state, how long the next frame counts as its echo
 // (beyond one frame interval): the program's answer takes a moment.
 inline constexpr uint64_t echo_window = 50;
+// ... and how long after it a second frame may still be its echo (but not
+// the echo acknowledgement, 50 ms later).
+inline constexpr uint64_t echo_followup = 20;
 }  // namespace transport_timing
 
 template <class Local, class Remote>
@@ -164,11 +167,16 @@ class Transport {
     return outgoing_.diff.size() <= redundancy::max_urgent_diff;
   }
 
-  // A state sent now is urgent: someone typed, or it is one of the first
-  // two frames since a new remote state (a keystroke) arrived: the first
-  // may only carry what was waiting for the frame interval, the program's
-  // echo comes a moment later.
-  bool is_urgent(uint64_t now) const { return urgent_ || (echo_frames_ > 0 && now < echo_until_); }
+  // A state sent now is urgent: someone typed, or it is the first frame
+  // since a new remote state (a keystroke) arrived, or a second one just
+  // after it: the first may only carry what was waiting for the frame
+  // interval, the program's echo comes a moment later.
+  bool is_urgent(uint64_t now) const {
+    using namespace transport_timing;
+    if (urgent_) return true;
+    if (echo_frames_ == 2) return now < echo_from_ + connection_.rtt().send_interval() + echo_window;
+    return echo_frames_ == 1 && now < echo_from_ + echo_followup;
+  }
 
   void send_state(size_t assumed, uint64_t now, const Emit& emit) {
     if (!same(current_, sent_.back().state)) {
@@ -282,7 +290,7 @@ class Transport {
     while (received_.size() > 1 && received_.front().num < in.throwaway_num) received_.pop_front();
     while (received_.size() > transport_timing::max_received_states) received_.pop_front();
     if (newest) {
-      echo_until_ = now + connection_.rtt().send_interval() + transport_timing::echo_window;
+      echo_from_ = now;
       echo_frames_ = 2;
     }
     return newest;
@@ -312,7 +320,7 @@ class Transport {
   bool hurry_ = false;
   Redundancy redundancy_;
   bool urgent_ = false;
-  uint64_t echo_until_ = 0;  // a new remote state arrived: the next frames hold its echo
+  uint64_t echo_from_ = 0;  // a new remote state arrived: the next frames hold its echo
   int echo_frames_ = 0;
   int copies_left_ = 0;           // of the newest state, the last instruction sent
   uint64_t copy_at_ = 0;
