@@ -51,6 +51,7 @@ Result<void> Connection::send(const Instruction& instruction, uint64_t now, cons
   compressor_.pack(plain_, packed_);
   if (auto split = fragmenter_.split(packed_, max_datagram_payload, fragments_); !split) {
     ++unsendable_;
+    fragments_.clear();  // they viewed the previous packed bytes
     return fail(split.error());
   }
   return seal_fragments(now, emit);

@@ -76,7 +76,7 @@ class Connection {
   // it), sealed anew: a fresh sequence number and timestamp, and the peer's
   // timestamp echoed only if this one carries it first, so that every RTT
   // sample comes from a datagram whose send time is known. Returns the
-  // datagrams sent.
+  // datagrams sent (none after a send that failed).
   size_t resend_last(uint64_t now, const Emit& emit);
 
   struct Arrival {
