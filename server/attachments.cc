@@ -132,6 +132,7 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
           {"dropped_unknown_state", d.unknown_state},
           {"dropped_stale", d.stale},
           {"dropped_version", d.bad_version},
+          {"duplicates", d.duplicate},
           {"dropped_unroutable", unroutable_},
           {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0},
           {"history_line_requests", history_line_requests_},
