@@ -17,14 +17,7 @@ namespace {
 // A client of session `name` in the sandbox, running `sh` with the prompt "rdy>".
 std::unique_ptr<TerminalDriver> attach(Sandbox& sb, const std::string& name, int cols = 80, int rows = 24,
                                        std::vector<std::string> command = {"/bin/sh"}) {
-  std::vector<std::string> argv{roam_bin(), "attach", name};
-  if (!command.empty()) {
-    argv.emplace_back("--");
-    argv.insert(argv.end(), command.begin(), command.end());
-  }
-  return std::make_unique<TerminalDriver>(argv, cols, rows,
-                                          std::vector<std::pair<std::string, std::string>>{
-                                              {"ROAM_RUNTIME_DIR", sb.runtime()}, {"PS1", "rdy>"}, {"ENV", ""}});
+  return attach_client(sb, name, cols, rows, std::move(command));
 }
 
 // The prompt has no trailing blank: rows are read back with trailing blanks dropped.

@@ -27,17 +27,6 @@ std::string slurp(const std::string& path) {
 
 std::string proc(pid_t pid, const std::string& what) { return slurp("/proc/" + std::to_string(pid) + "/" + what); }
 
-pid_t parent_of(pid_t pid) {
-  const std::string stat = proc(pid, "stat");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string state;
-  pid_t ppid = -1;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 std::vector<pid_t> all_pids() {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -47,12 +36,6 @@ std::vector<pid_t> all_pids() {
   return out;
 }
 
-std::vector<pid_t> children(pid_t pid) {
-  std::vector<pid_t> out;
-  for (pid_t p : all_pids())
-    if (parent_of(p) == pid) out.push_back(p);
-  return out;
-}
 
 // fd number -> what it points at.
 std::vector<std::pair<int, std::string>> fds(pid_t pid) {
@@ -110,7 +93,7 @@ struct Attached {
     const auto d = sb.daemon_pid();
     REQUIRE(d);
     daemon = *d;
-    const auto kids = children(daemon);
+    const auto kids = child_pids(daemon);
     REQUIRE(kids.size() == 1);
     shell = kids.front();
   }

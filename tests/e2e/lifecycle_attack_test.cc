@@ -65,26 +65,6 @@ bool gone(pid_t pid) {
   return true;
 }
 
-// The children of `parent` in state Z.
-std::vector<pid_t> zombie_children(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  while (dirent* e = readdir(d)) {
-    const pid_t p = static_cast<pid_t>(std::atoi(e->d_name));
-    if (p <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(p) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent && state == "Z") out.push_back(p);
-  }
-  closedir(d);
-  return out;
-}
 
 // `roam ARGS | head -1` through a real pipe: the reader goes away after one line.
 Run roam_piped_to_head(Sandbox& sb, const std::string& args) {
@@ -326,6 +306,7 @@ TEST_CASE("attack: a program that cannot start must not leave a zombie behind") 
     CHECK(r.status == 1);
     CHECK(contains(r.err, "cannot run /nonexistent/cmd"));
   }
-  CHECK(zombie_children(*daemon).empty());
+  const auto kids = child_pids(*daemon);
+  CHECK(std::none_of(kids.begin(), kids.end(), [](pid_t p) { return process_state(p) == 'Z'; }));
   CHECK(ls_line(sb, "x") == "");
 }

@@ -52,26 +52,6 @@ int fd_count(pid_t pid) {
   return n;
 }
 
-// The processes whose parent is `pid`.
-std::vector<pid_t> children(pid_t pid) {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  while (dirent* e = readdir(d)) {
-    const pid_t p = static_cast<pid_t>(std::atoi(e->d_name));
-    if (p <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(p) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == pid) out.push_back(p);
-  }
-  closedir(d);
-  return out;
-}
 
 struct Counts {
   int fds = 0;
@@ -79,7 +59,7 @@ struct Counts {
   size_t children = 0;
 };
 
-Counts counts(pid_t pid) { return {fd_count(pid), proc_status_kb(pid, "VmRSS"), children(pid).size()}; }
+Counts counts(pid_t pid) { return {fd_count(pid), proc_status_kb(pid, "VmRSS"), child_pids(pid).size()}; }
 
 // One attachment's client, in-process: make contact, detach, wait for the
 // server to acknowledge the detach. True if it did within `timeout`.
