@@ -29,30 +29,10 @@ using Bytes = std::vector<uint8_t>;
 // The codepoint at s[pos], advancing pos; 0 (never printable) if the bytes
 // are not a printable character as put_utf8 writes it.
 uint32_t take_utf8(std::string_view s, size_t& pos) {
-  if (pos >= s.size()) return 0;
-  const auto lead = static_cast<uint8_t>(s[pos]);
-  size_t n = 0;
-  uint32_t c = 0;
-  if (lead < 0x80) {
-    n = 1, c = lead;
-  } else if ((lead & 0xe0) == 0xc0) {
-    n = 2, c = lead & 0x1f;
-  } else if ((lead & 0xf0) == 0xe0) {
-    n = 3, c = lead & 0x0f;
-  } else if ((lead & 0xf8) == 0xf0) {
-    n = 4, c = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (n > s.size() - pos) return 0;
-  for (size_t i = 1; i < n; ++i) {
-    const auto b = static_cast<uint8_t>(s[pos + i]);
-    if ((b & 0xc0) != 0x80) return 0;
-    c = c << 6 | (b & 0x3f);
-  }
-  static constexpr uint32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < shortest[n] || !printable_scalar(c)) return 0;
-  pos += n;
+  size_t len = 0;
+  const char32_t c = decode_utf8(s, pos, len);
+  if (len == 0 || !printable_scalar(c)) return 0;
+  pos += len;
   return c;
 }
 

@@ -2,6 +2,7 @@
 // and decoding, for what reads typed text.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -41,20 +42,48 @@ inline void append_utf8(uint32_t c, std::string& out) {
   out.append(buf, put_utf8(buf, printable_scalar(c) ? c : 0xfffd));
 }
 
-// Decodes the UTF-8 character at s[i] and moves i past it; a malformed or
-// cut sequence gives U+FFFD and moves past its first byte.
-inline char32_t next_utf8(std::string_view s, size_t& i) {
-  const auto b = static_cast<unsigned char>(s[i++]);
-  if (b < 0x80) return b;
-  const int more = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
-  if (more < 0 || i + static_cast<size_t>(more) > s.size()) return U'\ufffd';
-  char32_t c = b & (0x3f >> more);
-  for (int k = 0; k < more; ++k) {
-    const auto n = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-    if ((n & 0xc0) != 0x80) return U'\ufffd';
-    c = c << 6 | (n & 0x3f);
+// How many bytes the UTF-8 sequence `lead` starts holds: 1-4, or 0 for a
+// byte no sequence in shortest form starts with (a continuation byte,
+// 0xc0, 0xc1, 0xf5-0xff).
+inline size_t utf8_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+}
+
+// The scalar at s[i], setting `len` to its length; len 0 if the bytes there
+// are not a scalar in shortest form (malformed, cut short, overlong, a
+// surrogate, beyond U+10FFFF).
+inline char32_t decode_utf8(std::string_view s, size_t i, size_t& len) {
+  len = 0;
+  if (i >= s.size()) return 0;
+  const auto lead = static_cast<unsigned char>(s[i]);
+  const size_t n = utf8_length(lead);
+  if (n == 0 || n > s.size() - i) return 0;
+  if (n == 1) {
+    len = 1;
+    return lead;
   }
-  i += static_cast<size_t>(more);
+  char32_t c = lead & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xc0) != 0x80) return 0;
+    c = c << 6 | (b & 0x3f);
+  }
+  static constexpr char32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < shortest[n] || (c >= 0xd800 && c < 0xe000) || c > 0x10ffff) return 0;
+  len = n;
+  return c;
+}
+
+// Decodes the UTF-8 character at s[i] and moves i past it; anything that is
+// not a scalar in shortest form gives U+FFFD and moves past its first byte.
+inline char32_t next_utf8(std::string_view s, size_t& i) {
+  size_t len = 0;
+  const char32_t c = decode_utf8(s, i, len);
+  if (len == 0) {
+    ++i;
+    return U'\ufffd';
+  }
+  i += len;
   return c;
 }
 
