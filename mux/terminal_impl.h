@@ -1,6 +1,7 @@
 // The inside of mux::Terminal, shared by the files that implement it:
-// terminal.cc (the scanner and libvterm's callbacks) and terminal_resize.cc
-// (resizes, and the cursor libvterm saves). Nothing else includes it.
+// terminal.cc (the scanner), terminal_csi.cc (the control sequences it acts
+// on), terminal_callbacks.cc (libvterm's callbacks), terminal_saved.cc (the
+// saved cursor) and terminal_resize.cc (resizes). Nothing else includes it.
 #pragma once
 
 #include <vterm.h>
@@ -8,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +22,10 @@ namespace roam::mux {
 inline constexpr int max_csi_args = 16;  // libvterm's CSI_ARGS_MAX
 // Pen attributes libvterm 0.1.4 does not know; the scanner keeps them.
 inline constexpr uint16_t scanned_attrs = attr_faint | attr_conceal;
+// What the saved cursor keeps of the pen beside libvterm's own.
+inline constexpr uint16_t saved_attrs_mask = scanned_attrs;
+// G0-G3 designated ASCII.
+inline constexpr std::array<char, 4> ascii_sets{'B', 'B', 'B', 'B'};
 inline constexpr char CAN = 0x18;
 
 struct VTermFree {
@@ -56,8 +62,9 @@ struct Terminal::Impl {
   void start_string(size_t i, StringKind kind);
   void finish_string();
   void hard_reset(size_t i);
-  void restore_attrs(size_t i, uint16_t attrs);
+  void cancel_csi(size_t i);
   void restore_cursor(size_t i);
+  void restore_charsets();
   void save_cursor();
   void move_cursor(int row, int col);  // by CUP, through libvterm
   bool pending_wrap() const;
@@ -115,10 +122,13 @@ struct Terminal::Impl {
   Scan scan = Scan::ground;
   int esc_intermediates = 0;
   unsigned char esc_intermediate = 0;
-  // Character sets: which of G0-G3 translate ASCII (DEC graphics, UK), and
-  // which one is invoked into GL.
-  std::array<bool, 4> g_translates{};
+  // Character sets: what G0-G3 are designated ('B' ASCII, '0' DEC
+  // graphics, 'A' UK), which of them is invoked into GL and which into GR.
+  std::array<char, 4> g_sets = ascii_sets;
   int gl = 0;
+  int gr = 1;
+  bool origin = false;      // DECOM
+  bool lr_margins = false;  // DECLRMM: CSI s sets margins rather than saving the cursor
   bool csi_leading = false;     // still reading private-marker bytes
   bool csi_intermed = false;    // past the parameters
   unsigned char csi_leader = 0;
@@ -131,7 +141,15 @@ struct Terminal::Impl {
   StringKind string_kind = StringKind::ignored;
   bool string_overflow = false;
   std::string string_buf;    // the whole sequence as libvterm will get it
-  uint16_t saved_attrs = 0;  // faint/conceal saved with the cursor
+  // What the saved cursor holds that libvterm does not save.
+  struct Saved {
+    std::array<char, 4> g_sets = ascii_sets;
+    int gl = 0;
+    int gr = 1;
+    bool origin = false;
+    uint16_t attrs = 0;  // of saved_attrs_mask
+  };
+  Saved saved;
   // Where libvterm's saved cursor (DECSC, 1048, 1049) is, as we follow it: a
   // width change re-wraps the primary grid under libvterm's copy, so a
   // restore after one goes to where the text it was on went.

@@ -1,0 +1,84 @@
+// The terminal against what xterm and the VT100 show for the same bytes:
+// the saved cursor, combining marks without a base, colours and attributes,
+// selective erase, DECCOLM (issue 16).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "mux/terminal.h"
+#include "tests/unit/term.h"
+
+using roam::Cell;
+using roam::Color;
+using roam::test::cell;
+using roam::test::Term;
+using roam::test::text;
+
+namespace {
+
+constexpr uint32_t hline = 0x2500;  // what DEC line drawing makes of 'q'
+
+}  // namespace
+
+TEST_CASE("DECRC gives back the character set DECSC saw, over a designation made since") {
+  Term t(10, 3);
+  t << "\x1b(0\x1b" "7\x1b(Bqqq\x1b" "8qqq";
+  for (int x = 0; x < 3; ++x) CHECK(cell(t.t, x, 0).ch == hline);
+  SUBCASE("and the text after it is still line drawing") {
+    t << "q";
+    CHECK(cell(t.t, 3, 0).ch == hline);
+  }
+  SUBCASE("CSI s and CSI u do the same") {
+    t << "\r\n\x1b(0\x1b[s\x1b(Bqqq\x1b[uqqq";
+    for (int x = 0; x < 3; ++x) CHECK(cell(t.t, x, 1).ch == hline);
+  }
+}
+
+TEST_CASE("DECRC gives back the shift state: SO saved, SI since") {
+  Term t(10, 3);
+  t << "\x1b)0\x0e\x1b" "7\x0fqq\x1b" "8qq";
+  CHECK(cell(t.t, 0, 0).ch == hline);
+  CHECK(cell(t.t, 1, 0).ch == hline);
+  t << "\x0fq";
+  CHECK(cell(t.t, 2, 0).ch == 'q');
+}
+
+TEST_CASE("DECRC gives back origin mode and the position in it") {
+  Term t(10, 6);
+  t << "\x1b[3;5r\x1b[?6h\x1b[2;3H\x1b" "7\x1b[?6l\x1b[H\x1b" "8";
+  CHECK(t.screen().cursor().y == 3);
+  CHECK(t.screen().cursor().x == 2);
+  // Still in origin mode: CUP is relative to the region.
+  t << "\x1b[1;1H";
+  CHECK(t.screen().cursor().y == 2);
+}
+
+TEST_CASE("DECRC gives back the pen, faint included") {
+  Term t(10, 3);
+  t << "\x1b[2;31m\x1b" "7\x1b[0;32mA\x1b" "8B";
+  CHECK(cell(t.t, 0, 0).ch == 'B');
+  CHECK(cell(t.t, 0, 0).fg == Color::index(1));
+  CHECK((cell(t.t, 0, 0).attrs & roam::attr_faint) != 0);
+}
+
+TEST_CASE("CSI s does not set margins without DECLRMM, and CSI u comes back") {
+  Term t(10, 3);
+  t << "ab\x1b[sxy\x1b[ucd";
+  CHECK(text(t.t, 0) == "abcd");
+}
+
+TEST_CASE("DECCOLM clears the screen and homes the cursor though the size stays") {
+  for (const char* seq : {"\x1b[?3h", "\x1b[?3l"}) {
+    Term t(10, 4);
+    t << "\x1b[2;3rhello\r\nworld" << seq;
+    CHECK(text(t.t, 0).empty());
+    CHECK(text(t.t, 1).empty());
+    CHECK(t.screen().cursor().x == 0);
+    CHECK(t.screen().cursor().y == 0);
+    CHECK(t.screen().cols() == 10);
+    // The margins were reset too: text reaches the last row and scrolls.
+    t << "\x1b[4;1Hx\r\ny";
+    CHECK(text(t.t, 2) == "x");
+    CHECK(text(t.t, 3) == "y");
+  }
+}
