@@ -25,7 +25,8 @@
 //
 // Known limit: a combining mark that arrives in a later write than the
 // character before it, when that character ends in the last column, is
-// taken by libvterm for a new glyph and wraps the line.
+// taken by libvterm for a mark without a character: it wraps the line and
+// is drawn on a no-break space.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,7 +97,7 @@ void Terminal::Impl::process(std::string_view bytes) {
       if (!looked || next_si < i) next_si = find_byte(i, 0x0f);
       looked = true;
       const size_t stop = std::min({next_esc, next_c1, next_so, next_si});
-      if (g_sets[gl] != 'B') cut_runs(i, stop);
+      cut_runs(i, stop);
       if (stop == n) break;
       if (stop == next_c1) {
         // libvterm 0.1.4 gives these width -1 and walks its cursor off the
@@ -144,15 +145,36 @@ void Terminal::Impl::hold_partial_utf8(size_t text_from, size_t& end) {
   end = lead;
 }
 
-// libvterm 0.1.4 decodes a run of text that starts with a non-ASCII byte as
-// UTF-8 throughout, skipping the translation of the ASCII in it (DEC line
-// drawing), so the result would depend on where writes split the text.
-// Starting ASCII after non-ASCII in a fresh write translates it, as xterm does.
+// Cuts libvterm's writes of the text [from, to), for two of its bugs:
+//  - it decodes a run of text that starts with a non-ASCII byte as UTF-8
+//    throughout, skipping the translation of the ASCII in it (DEC line
+//    drawing), so the result would depend on where writes split the text:
+//    starting ASCII after non-ASCII in a fresh write translates it, as
+//    xterm does;
+//  - a combining mark with no character before it takes no cell: only one
+//    that starts a run of text (after a control or a sequence) can be such,
+//    and ending the write after it lets draw_lone_marks put it in its place.
 void Terminal::Impl::cut_runs(size_t from, size_t to) {
-  for (size_t k = std::max<size_t>(from, 1); k < to; ++k) {
-    const auto prev = static_cast<unsigned char>(chunk[k - 1]), c = static_cast<unsigned char>(chunk[k]);
-    if (prev >= 0x80 && c >= 0x20 && c < 0x7f) feed_to(k);
+  const bool translating = g_sets[gl] != 'B';
+  for (size_t k = from; k < to; ++k) {
+    const auto c = static_cast<unsigned char>(chunk[k]);
+    const auto prev = k > 0 ? static_cast<unsigned char>(chunk[k - 1]) : 0;
+    if (translating && prev >= 0x80 && c >= 0x20 && c < 0x7f) feed_to(k);
+    if (c >= 0xcc && (k == from || prev < 0x20)) {  // U+0300, the first combining mark, is 0xcc 0x80
+      const size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      if (k + len <= to) feed_to(k + len);
+    }
   }
+}
+
+// libvterm's cursor is where the marks would have gone: it gets them again
+// on a no-break space, which takes the cell and moves its cursor past it.
+void Terminal::Impl::draw_lone_marks() {
+  std::array<char, 4 * (Screen::max_marks + 1)> text;
+  char* end = put_utf8(text.data(), 0xa0);
+  for (size_t k = 0; k < Screen::max_marks && lone_marks[k] != 0; ++k) end = put_utf8(end, lone_marks[k]);
+  lone_marks[0] = 0;
+  vterm_input_write(vt.get(), text.data(), static_cast<size_t>(end - text.data()));
 }
 
 size_t Terminal::Impl::find_c1(size_t from) const {

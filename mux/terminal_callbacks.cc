@@ -60,7 +60,7 @@ int Terminal::Impl::on_putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) 
   const uint32_t* chars = info->chars;
   const int width = info->width;
   if (col == 0) return t.put_first_glyph(chars, width, row);
-  if (width < 1) return 1;  // a lone zero-width character takes no cell
+  if (width < 1) return t.keep_lone_marks(chars);
   t.glyph_row = row;
   t.glyph_col = col;
   t.glyph_end = col + width;
@@ -70,7 +70,7 @@ int Terminal::Impl::on_putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) 
 }
 
 int Terminal::Impl::put_first_glyph(const uint32_t* chars, int width, int row) {
-  if (width < 1) return 1;
+  if (width < 1) return keep_lone_marks(chars);
   if (glyph_row >= 0 && glyph_row == row - 1 && glyph_end + width > screen.cols())
     screen.set_wrapped(glyph_row, true);
   glyph_row = row;
@@ -78,6 +78,13 @@ int Terminal::Impl::put_first_glyph(const uint32_t* chars, int width, int row) {
   glyph_end = width;
   last_char = chars[0];
   screen.put(0, row, chars, width, pen);
+  return 1;
+}
+
+int Terminal::Impl::keep_lone_marks(const uint32_t* chars) {
+  size_t n = 0;
+  for (; n < Screen::max_marks && chars[n] != 0; ++n) lone_marks[n] = chars[n];
+  lone_marks[n] = 0;
   return 1;
 }
 

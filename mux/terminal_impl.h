@@ -75,7 +75,9 @@ struct Terminal::Impl {
   void feed_to(size_t end) {
     if (end > fed) vterm_input_write(vt.get(), chunk + fed, end - fed);
     fed = std::max(fed, end);
+    if (lone_marks[0] != 0) draw_lone_marks();
   }
+  void draw_lone_marks();
   void feed(std::string_view bytes) { vterm_input_write(vt.get(), bytes.data(), bytes.size()); }
 
   // --- libvterm callbacks.
@@ -97,6 +99,7 @@ struct Terminal::Impl {
   static const VTermParserCallbacks fallbacks;
 
   [[gnu::noinline]] int put_first_glyph(const uint32_t* chars, int width, int row);
+  [[gnu::noinline]] int keep_lone_marks(const uint32_t* chars);
 
   Terminal& owner;
   Screen screen;
@@ -112,6 +115,11 @@ struct Terminal::Impl {
   int glyph_col = 0;
   int glyph_end = 0;
   uint32_t last_char = 0;  // the last character printed, for REP
+  // Combining marks libvterm found no character for (the cursor had moved
+  // since the last one), 0-terminated: it gives them no cell and leaves its
+  // cursor. The scanner ends libvterm's write after them; they are then
+  // drawn on a no-break space, as xterm and mosh do.
+  std::array<uint32_t, Screen::max_marks + 1> lone_marks{};
 
   // The write in progress: chunk[0, fed) is dealt with.
   const char* chunk = nullptr;

@@ -82,3 +82,32 @@ TEST_CASE("DECCOLM clears the screen and homes the cursor though the size stays"
     CHECK(text(t.t, 3) == "y");
   }
 }
+
+TEST_CASE("a combining mark with no character before it is drawn on a no-break space") {
+  Term t(10, 4);
+  t << "abc\r\n\xcc\x82\r\ndef\r\n";
+  CHECK(text(t.t, 0) == "abc");
+  CHECK(cell(t.t, 0, 1).ch == 0xa0);
+  REQUIRE(t.screen().row(1).marks.size() == 1);
+  CHECK(t.screen().row(1).marks[0].second == U"\u0302");
+  CHECK(text(t.t, 2) == "def");
+  SUBCASE("it takes its cell: text after it in the same write goes beside it") {
+    t << "\x1b[4;1H\xcc\x82\xcc\x83xy";
+    CHECK(cell(t.t, 0, 3).ch == 0xa0);
+    REQUIRE(t.screen().row(3).marks.size() == 1);
+    CHECK(t.screen().row(3).marks[0].second == U"\u0302\u0303");
+    CHECK(text(t.t, 3) == "?xy");
+    CHECK(t.screen().cursor().x == 3);
+  }
+  SUBCASE("written byte by byte, the same") {
+    Term u(10, 4);
+    for (char c : std::string("abc\r\n\xcc\x82\r\ndef\r\n")) u << std::string(1, c);
+    CHECK(u.screen() == t.screen());
+  }
+  SUBCASE("a mark after a character still joins it") {
+    t << "e\xcc\x81";
+    CHECK(cell(t.t, 0, 3).ch == 'e');
+    CHECK(t.screen().row(3).marks.size() == 1);
+    CHECK(t.screen().cursor().x == 1);
+  }
+}
