@@ -112,7 +112,7 @@ bool same_marks_at(const Row& a, const Row& b, int x) {
 }
 
 // What EL leaves behind: a blank with the default pen.
-bool erasable(const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; }
+bool erasable(const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen().look() == Pen{}; }
 
 // Every field of every cell, without a branch per field: the comparison of
 // whole rows is most of what an unchanged frame costs.
@@ -122,7 +122,8 @@ bool same_cells(const std::vector<Cell>& a, const std::vector<Cell>& b) {
     uint32_t d = 0;
     for (size_t i = 0; i < n; ++i)
       d |= (x[i].ch ^ y[i].ch) | (x[i].fg.packed ^ y[i].fg.packed) | (x[i].bg.packed ^ y[i].bg.packed) |
-           static_cast<uint32_t>(x[i].attrs ^ y[i].attrs) | static_cast<uint32_t>(x[i].width ^ y[i].width);
+           static_cast<uint32_t>(x[i].attrs ^ y[i].attrs) | static_cast<uint32_t>(x[i].width ^ y[i].width) |
+           (x[i].ul.packed ^ y[i].ul.packed);
     return d;
   };
   // Fixed-size blocks, which the compiler unrolls, with an exit between them.
@@ -143,7 +144,8 @@ uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
 uint64_t row_hash(const Row& r) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (const Cell& c : r.cells)
-    h = mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width);
+    h = mix(mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width),
+            c.ul.packed);
   for (const auto& [x, m] : r.marks) h = mix(mix(h, x), m.size());
   return h;
 }
@@ -555,7 +557,7 @@ void Display::paint_row(int y, const Row& want, std::string& out) {
   const bool marks = !want.marks.empty() || !s.row.marks.empty();
   const auto differs = [&](int x) { return !known || w[x] != h[x] || (marks && !same_marks_at(want, s.row, x)); };
   const auto plain = [&](int x) {
-    return w[x].width == 1 && w[x].ch != Cell::wide_tail && w[x].ch < 0x80 && w[x].pen() == pen_ &&
+    return w[x].width == 1 && w[x].ch != Cell::wide_tail && w[x].ch < 0x80 && w[x].pen().look() == pen_ &&
            (want.marks.empty() || !marks_at(want, x));
   };
 
@@ -611,7 +613,7 @@ void Display::paint_row(int y, const Row& want, std::string& out) {
 
 int Display::write_cell(const Row& row, int x, std::string& out) {
   const Cell& c = row.cells[x];
-  set_pen(c.pen(), out);
+  set_pen(c.pen().look(), out);
   uint32_t ch = c.ch;
   int width = c.width == 2 ? 2 : 1;
   // A half character, or a wide one with no room: a blank keeps the columns right.

@@ -23,7 +23,7 @@ std::string utf8(const std::u32string& s) {
 
 bool blank_row(const Row& r) {
   return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), [](const Cell& c) {
-           return (c.ch == 0 || c.ch == ' ') && c.bg == Color::none() && c.attrs == 0;
+           return (c.ch == 0 || c.ch == ' ') && c.pen().look() == Pen{};
          });
 }
 

@@ -147,7 +147,7 @@ int Terminal::Impl::on_setpenattr(VTermAttr attr, VTermValue* val, void* user) {
       break;
     case VTERM_ATTR_UNDERLINE:
       pen.attrs = static_cast<uint16_t>((pen.attrs & ~attr_underline_mask) |
-                                        ((val->number & 3) << attr_underline_shift));
+                                        ((val->number & 7) << attr_underline_shift));
       break;
     case VTERM_ATTR_ITALIC:
       set_flag(pen.attrs, attr_italic, val->boolean);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include "mux/terminal_impl.h"
@@ -37,7 +38,8 @@ void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
     // libvterm knows (the pen, insert mode, autowrap, the cursor, margins, G0).
     feed_to(i + 1);
     feed("\x1b[m\x1b[4l\x1b[?7h\x1b[?25h\x1b[r\x1b(B");
-    pen.attrs &= static_cast<uint16_t>(~scanned_attrs);
+    pen.attrs &= static_cast<uint16_t>(~(scanned_attrs | attr_protected));
+    pen.ul = Color::none();
     g_sets[0] = 'B';
     Modes m = screen.modes();
     m.app_cursor_keys = false;
@@ -121,46 +123,135 @@ void Terminal::Impl::dec_modes(size_t i, bool set) {
   }
 }
 
-// Follows libvterm's walk over SGR arguments (pen.c), so that a 2 or 8 it
-// reads as a colour component is not taken for faint or conceal.
+// SGR: what libvterm 0.1.4 does not keep, or keeps otherwise. Follows its
+// walk over the arguments (pen.c), so that a 2 or 8 it reads as a colour
+// component is not taken for faint or conceal.
 void Terminal::Impl::sgr(size_t i) {
-  uint16_t attrs = pen.attrs & scanned_attrs;
+  SgrScan s;
+  s.attrs = pen.attrs & scanned_attrs;
+  s.ul = pen.ul;
   int k = 0;
   while (k < argc) {
-    switch (args[k]) {
-      case -1:
-      case 0:
-        attrs = 0;
-        break;
-      case 2:
-        attrs |= attr_faint;
-        break;
-      case 8:
-        attrs |= attr_conceal;
-        break;
-      case 22:
-        attrs &= ~attr_faint;
-        break;
-      case 28:
-        attrs &= ~attr_conceal;
-        break;
-      case 38:
-      case 48: {
-        const int palette = k + 1 < argc ? args[k + 1] : -1;
-        const int left = argc - k - 2;
-        k += 1 + (palette == 2 ? std::min(left, 3) : palette == 5 ? (left > 0 ? 1 : 0) : 0);
-        break;
-      }
-      default:
-        break;
-    }
+    k = sgr_arg(k, s);
     while (k < argc && more[k]) ++k;
     ++k;
   }
-  if (attrs != (pen.attrs & scanned_attrs)) {
+  const bool changes = s.attrs != (pen.attrs & scanned_attrs) || s.ul != pen.ul || s.underline >= underline_dotted ||
+                       s.fg || s.bg;
+  if (s.strip != 0) {
+    cancel_csi(i);
+    feed_sgr_without(s.strip);
+  } else if (changes) {
     feed_to(i + 1);
-    pen.attrs = static_cast<uint16_t>((pen.attrs & ~scanned_attrs) | attrs);
   }
+  pen.attrs = static_cast<uint16_t>((pen.attrs & ~scanned_attrs) | s.attrs);
+  pen.ul = s.ul;
+  if (s.underline >= underline_dotted)
+    pen.attrs = static_cast<uint16_t>((pen.attrs & ~attr_underline_mask) | s.underline << attr_underline_shift);
+  if (s.fg) pen.fg = *s.fg;
+  if (s.bg) pen.bg = *s.bg;
+}
+
+// The SGR argument at k, with what follows it that it takes; returns the
+// last argument it took.
+int Terminal::Impl::sgr_arg(int k, SgrScan& s) {
+  const auto value = [&](int at) { return at < argc ? args[at] : -1; };
+  switch (args[k]) {
+    case -1:
+    case 0:
+      s.attrs = 0;
+      s.ul = Color::none();
+      s.underline = underline_none;
+      s.fg.reset();
+      s.bg.reset();
+      break;
+    case 2: s.attrs |= attr_faint; break;
+    case 8: s.attrs |= attr_conceal; break;
+    case 22: s.attrs &= ~attr_faint; break;
+    case 28: s.attrs &= ~attr_conceal; break;
+    case 4: {
+      // 4:N, the style: libvterm knows 0-3 and takes the others for single.
+      const int style = more[k] ? value(k + 1) : underline_single;
+      s.underline = style >= 0 && style <= underline_dashed ? style : underline_single;
+      break;
+    }
+    case 21: s.underline = underline_double; break;
+    case 24: s.underline = underline_none; break;
+    case 30: case 31: case 32: case 33: case 34: case 35: case 36: case 37: case 39:
+    case 90: case 91: case 92: case 93: case 94: case 95: case 96: case 97:
+      s.fg.reset();
+      break;
+    case 40: case 41: case 42: case 43: case 44: case 45: case 46: case 47: case 49:
+    case 100: case 101: case 102: case 103: case 104: case 105: case 106: case 107:
+      s.bg.reset();
+      break;
+    case 38:
+    case 48: {
+      // 38;5;N below 16 is the palette's colour, which libvterm does not tell
+      // from SGR 30-37.
+      std::optional<Color>& c = args[k] == 38 ? s.fg : s.bg;
+      const int palette = value(k + 1);
+      const int left = argc - k - 2;
+      if (palette == 5 && left > 0 && args[k + 2] >= 0)
+        c = (args[k + 2] & 0xff) < 16 ? std::optional(Color::index256(static_cast<uint8_t>(args[k + 2]))) : std::nullopt;
+      else if (palette == 2 && left >= 3)
+        c.reset();
+      return k + 1 + (palette == 2 ? std::min(left, 3) : palette == 5 ? (left > 0 ? 1 : 0) : 0);
+    }
+    case 58:
+      return underline_color(k, s);
+    case 59:
+      s.ul = Color::none();
+      break;
+    default:
+      break;
+  }
+  return k;
+}
+
+// SGR 58, unknown to libvterm: 58;5;N, 58;2;R;G;B, and the colon forms
+// 58:5:N, 58:2:R:G:B, 58:2:CS:R:G:B (58:2::R:G:B). libvterm skips colon
+// forms whole but would take 58;5;N's 5 for blink: those never reach it.
+int Terminal::Impl::underline_color(int k, SgrScan& s) {
+  const auto component = [&](int at) { return args[at] < 0 ? 0 : args[at]; };
+  const auto rgb = [&](int at) {
+    if (component(at) <= 255 && component(at + 1) <= 255 && component(at + 2) <= 255)
+      s.ul = Color::from_rgb(static_cast<uint8_t>(component(at)), static_cast<uint8_t>(component(at + 1)),
+                             static_cast<uint8_t>(component(at + 2)));
+  };
+  if (more[k]) {
+    int n = 0;  // sub-parameters
+    while (k + n < argc - 1 && more[k + n]) ++n;
+    const int palette = args[k + 1];
+    if (palette == 5 && n >= 2 && component(k + 2) <= 255) s.ul = Color::index(static_cast<uint8_t>(component(k + 2)));
+    if (palette == 2 && n >= 5) rgb(k + 3);
+    if (palette == 2 && n == 4) rgb(k + 2);
+    return k;
+  }
+  const int palette = k + 1 < argc ? args[k + 1] : -1;
+  const int took = palette == 5 && k + 2 < argc ? 2 : palette == 2 && k + 4 < argc ? 4 : std::min(1, argc - 1 - k);
+  if (took == 2 && component(k + 2) <= 255) s.ul = Color::index(static_cast<uint8_t>(component(k + 2)));
+  if (took == 4) rgb(k + 2);
+  for (int a = k; a <= k + took; ++a) s.strip |= static_cast<uint16_t>(1u << a);
+  return k + took;
+}
+
+// Feeds libvterm the SGR just read without the arguments in `strip` (a bit
+// per argument), if any are left.
+void Terminal::Impl::feed_sgr_without(uint16_t strip) {
+  std::array<char, 8 + max_csi_args * 8> buf;
+  char* out = buf.data();
+  *out++ = '\x1b';
+  *out++ = '[';
+  bool any = false;
+  for (int k = 0; k < argc; ++k) {
+    if (strip & (1u << k)) continue;
+    if (any) *out++ = more[k - 1] ? ':' : ';';
+    any = true;
+    if (args[k] >= 0) out = fmt::format_to(out, "{}", args[k]);
+  }
+  *out++ = 'm';
+  if (any) feed(std::string_view(buf.data(), static_cast<size_t>(out - buf.data())));
 }
 
 // Keeps the CSI ending at i from libvterm: it gets what came before, then

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,8 +23,6 @@ namespace roam::mux {
 inline constexpr int max_csi_args = 16;  // libvterm's CSI_ARGS_MAX
 // Pen attributes libvterm 0.1.4 does not know; the scanner keeps them.
 inline constexpr uint16_t scanned_attrs = attr_faint | attr_conceal;
-// What the saved cursor keeps of the pen beside libvterm's own.
-inline constexpr uint16_t saved_attrs_mask = scanned_attrs;
 // G0-G3 designated ASCII.
 inline constexpr std::array<char, 4> ascii_sets{'B', 'B', 'B', 'B'};
 inline constexpr char CAN = 0x18;
@@ -58,7 +57,20 @@ struct Terminal::Impl {
   void drop_csi(size_t i);
   void dispatch_csi(size_t i, unsigned char final_byte);
   void dec_modes(size_t i, bool set);
+  // What an SGR sets that the scanner keeps: attributes of scanned_attrs,
+  // the underline colour, a style libvterm does not know, colours set by
+  // 38;5;N (48;5;N) below 16; and the arguments libvterm must not see.
+  struct SgrScan {
+    uint16_t attrs = 0;
+    Color ul;
+    int underline = -1;  // the last style set, -1: none
+    std::optional<Color> fg, bg;
+    uint16_t strip = 0;  // a bit per argument
+  };
   void sgr(size_t i);
+  int sgr_arg(int k, SgrScan& s);
+  int underline_color(int k, SgrScan& s);
+  void feed_sgr_without(uint16_t strip);
   void start_string(size_t i, StringKind kind);
   void finish_string();
   void hard_reset(size_t i);
@@ -155,7 +167,7 @@ struct Terminal::Impl {
     int gl = 0;
     int gr = 1;
     bool origin = false;
-    uint16_t attrs = 0;  // of saved_attrs_mask
+    Pen pen;
   };
   Saved saved;
   // Where libvterm's saved cursor (DECSC, 1048, 1049) is, as we follow it: a

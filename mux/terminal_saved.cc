@@ -17,7 +17,7 @@ void Terminal::Impl::save_cursor() {
   saved_at = {screen.cursor().x, screen.cursor().y, false};
   saved_on_primary = !screen.modes().alternate_screen;
   saved_moved = false;
-  saved = {g_sets, gl, gr, origin, static_cast<uint16_t>(pen.attrs & saved_attrs_mask)};
+  saved = {g_sets, gl, gr, origin, pen};
 }
 
 // libvterm 0.1.4 restores a saved cursor (DECRC, the end of 1048/1049)
@@ -32,7 +32,7 @@ void Terminal::Impl::restore_cursor(size_t i) {
     feed(origin ? "\x1b[?6h\x1b" "8" : "\x1b[?6l\x1b" "8");
   }
   restore_charsets();
-  pen.attrs = static_cast<uint16_t>((pen.attrs & ~saved_attrs_mask) | saved.attrs);
+  pen = saved.pen;  // what libvterm restored, and what it does not keep
   if (saved_moved) {
     move_cursor(std::clamp(saved_at.y, 0, screen.rows() - 1), std::clamp(saved_at.x, 0, screen.cols() - 1));
     return;

@@ -58,8 +58,9 @@
 // and, if the row has marks, varint count, then per marked column: varint
 // column (the first as it is, later ones as the gap after the previous one),
 // varint count, the codepoints.
-// A pen is varint (attrs << 2 | has fg << 1 | has bg), then the colours it
-// has (those that are not the default), each varint (value << 2 | kind).
+// A pen is varint (attrs << 3 | has underline colour << 2 | has fg << 1 |
+// has bg), then the colours it has (those that are not the default: fg, bg,
+// underline), each varint (value << 2 | kind).
 
 namespace roam {
 namespace {
@@ -159,16 +160,19 @@ class RowOut {
   uint8_t* p_ = buf_;
 };
 
-bool same_pen(const Cell& a, const Cell& b) { return a.fg == b.fg && a.bg == b.bg && a.attrs == b.attrs; }
+bool same_pen(const Cell& a, const Cell& b) {
+  return a.fg == b.fg && a.bg == b.bg && a.attrs == b.attrs && a.ul == b.ul;
+}
 
 // Colour kinds fit two bits.
 void put_color(RowOut& out, Color c) { out.varint(uint64_t{c.value()} << 2 | c.kind()); }
 
 void put_pen(RowOut& out, const Cell& c) {
-  const bool fg = c.fg != Color::none(), bg = c.bg != Color::none();
-  out.varint(uint64_t{c.attrs} << 2 | uint64_t{fg} << 1 | uint64_t{bg});
+  const bool fg = c.fg != Color::none(), bg = c.bg != Color::none(), ul = c.ul != Color::none();
+  out.varint(uint64_t{c.attrs} << 3 | uint64_t{ul} << 2 | uint64_t{fg} << 1 | uint64_t{bg});
   if (fg) put_color(out, c.fg);
   if (bg) put_color(out, c.bg);
+  if (ul) put_color(out, c.ul);
 }
 
 // How many cells the text item at x covers: a wide character with its tail is one.
@@ -367,9 +371,9 @@ uint64_t take(Reader& r, uint64_t max = std::numeric_limits<uint64_t>::max()) {
 
 constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
-Color read_color(Reader& r, bool& ok) {
+// Every two-bit kind is one.
+Color read_color(Reader& r) {
   const uint64_t code = take(r, uint64_t{0xffffff} << 2 | 3);
-  if ((code & 3) > Color::rgb) ok = false;
   return Color{static_cast<uint32_t>((code & 3) << 24 | code >> 2)};
 }
 
@@ -383,13 +387,13 @@ Result<void> read_row(Reader& r, int cols, Row& row) {
   Cell* c = row.cells.data();
   for (size_t x = 0; x < n;) {
     const size_t len = take(r, n - x);
-    const uint64_t pen = take(r, uint64_t{0xffff} << 2 | 3);
-    bool ok = len > 0;
-    const Color fg = pen & 2 ? read_color(r, ok) : Color::none();
-    const Color bg = pen & 1 ? read_color(r, ok) : Color::none();
+    const uint64_t pen = take(r, uint64_t{0xffff} << 3 | 7);
+    const Color fg = pen & 2 ? read_color(r) : Color::none();
+    const Color bg = pen & 1 ? read_color(r) : Color::none();
+    const Color ul = pen & 4 ? read_color(r) : Color::none();
     if (!r.ok()) return r.finish();
-    if (!ok) return fail(Errc::malformed);
-    for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 2)});
+    if (len == 0) return fail(Errc::malformed);
+    for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 3), ul});
   }
   for (size_t x = 0; x < n;) {
     uint64_t code = take(r), count = 1;

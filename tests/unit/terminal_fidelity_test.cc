@@ -18,6 +18,8 @@ namespace {
 
 constexpr uint32_t hline = 0x2500;  // what DEC line drawing makes of 'q'
 
+int underline(const Cell& c) { return (c.attrs & roam::attr_underline_mask) >> roam::attr_underline_shift; }
+
 }  // namespace
 
 TEST_CASE("DECRC gives back the character set DECSC saw, over a designation made since") {
@@ -110,4 +112,64 @@ TEST_CASE("a combining mark with no character before it is drawn on a no-break s
     CHECK(t.screen().row(3).marks.size() == 1);
     CHECK(t.screen().cursor().x == 1);
   }
+}
+
+TEST_CASE("38;5;N and 48;5;N below 16 stay palette colours, apart from SGR 30-37 and 90-97") {
+  Term t(10, 3);
+  t << "\x1b[38;5;1mA\x1b[48;5;9mB\x1b[31;41mC\x1b[38:5:12mD\x1b[38;5;100mE";
+  CHECK(cell(t.t, 0, 0).fg == Color::index256(1));
+  CHECK(cell(t.t, 0, 0).fg != Color::index(1));
+  CHECK(cell(t.t, 1, 0).bg == Color::index256(9));
+  CHECK(cell(t.t, 2, 0).fg == Color::index(1));
+  CHECK(cell(t.t, 2, 0).bg == Color::index(1));
+  CHECK(cell(t.t, 3, 0).fg == Color::index256(12));
+  CHECK(cell(t.t, 4, 0).fg == Color::index(100));
+  t << "\x1b[0mF";
+  CHECK(cell(t.t, 5, 0).fg == Color::none());
+  CHECK(cell(t.t, 5, 0).bg == Color::none());
+}
+
+TEST_CASE("SGR 58 sets the underline colour, in both forms, and 58;5;196 is not blink") {
+  Term t(12, 3);
+  t << "\x1b[4;58;5;196mA\x1b[58:2::10:20:30mB\x1b[58;2;1;2;3;1mC\x1b[58:2:4:5:6mD\x1b[59mE\x1b[58:5:7m\x1b[0mF";
+  CHECK(cell(t.t, 0, 0).ul == Color::index(196));
+  CHECK((cell(t.t, 0, 0).attrs & roam::attr_blink) == 0);
+  CHECK(underline(cell(t.t, 0, 0)) == roam::underline_single);
+  CHECK(cell(t.t, 1, 0).ul == Color::from_rgb(10, 20, 30));
+  CHECK(cell(t.t, 2, 0).ul == Color::from_rgb(1, 2, 3));
+  CHECK((cell(t.t, 2, 0).attrs & roam::attr_bold) != 0);  // what follows 58;2;R;G;B still counts
+  CHECK((cell(t.t, 2, 0).attrs & roam::attr_blink) == 0);
+  CHECK(cell(t.t, 3, 0).ul == Color::from_rgb(4, 5, 6));
+  CHECK(cell(t.t, 4, 0).ul == Color::none());
+  CHECK(cell(t.t, 5, 0).ul == Color::none());
+  CHECK(cell(t.t, 5, 0).attrs == 0);
+  SUBCASE("an SGR of 58;5;N alone changes nothing else") {
+    t << "\x1b[1m\x1b[58;5;3mG";
+    CHECK((cell(t.t, 6, 0).attrs & roam::attr_bold) != 0);
+    CHECK(cell(t.t, 6, 0).ul == Color::index(3));
+  }
+}
+
+TEST_CASE("underline styles 4:N are kept") {
+  Term t(10, 3);
+  t << "\x1b[4:3mA\x1b[4:4mB\x1b[4:5mC\x1b[4:0mD\x1b[21mE\x1b[4mF\x1b[4:2mG\x1b[24mH\x1b[4:9mI";
+  const auto style = [&](int x) { return underline(cell(t.t, x, 0)); };
+  CHECK(style(0) == roam::underline_curly);
+  CHECK(style(1) == roam::underline_dotted);
+  CHECK(style(2) == roam::underline_dashed);
+  CHECK(style(3) == roam::underline_none);
+  CHECK(style(4) == roam::underline_double);
+  CHECK(style(5) == roam::underline_single);
+  CHECK(style(6) == roam::underline_double);
+  CHECK(style(7) == roam::underline_none);
+  CHECK(style(8) == roam::underline_single);
+}
+
+TEST_CASE("the saved cursor keeps what libvterm does not: underline colour and style, palette colours") {
+  Term t(10, 3);
+  t << "\x1b[38;5;3;58;5;4;4:4m\x1b" "7\x1b[0mx\x1b" "8y";
+  CHECK(cell(t.t, 0, 0).ch == 'y');
+  CHECK(cell(t.t, 0, 0).fg == Color::index256(3));
+  CHECK(cell(t.t, 0, 0).ul == Color::index(4));
+  CHECK(underline(cell(t.t, 0, 0)) == roam::underline_dotted);
 }

@@ -294,7 +294,7 @@ TEST_CASE("SGR: styles and colours") {
     t << "\x1b[38;5;2mu\x1b[48;2;8;2;8mv";
     CHECK(attrs(19) == 0);
     CHECK(attrs(20) == 0);
-    CHECK(cell(t.t, 19, 0).fg == Color::index(2));
+    CHECK(cell(t.t, 19, 0).fg == Color::index256(2));  // 38;5;2, not 32
     CHECK(cell(t.t, 20, 0).bg == Color::from_rgb(8, 2, 8));
   }
   SUBCASE("save and restore cursor bring faint back") {
