@@ -19,7 +19,9 @@
 //    do the other;
 //  - the saved cursor keeps no character sets or origin mode, CSI s is
 //    always DECSLRM and CSI u unknown: terminal_saved.cc;
-//  - DECCOLM is ignored: it clears the screen (terminal_csi.cc).
+//  - DECCOLM is ignored: it clears the screen (terminal_csi.cc);
+//  - DECSCA's protection reaches the screen layer only: it goes in our pen,
+//    and selective erases (DECSED, DECSEL) leave the cells that have it.
 // libvterm's input is cut where the scanner acts, so what it changes lands
 // between the glyphs before and after it, as the program meant.
 //

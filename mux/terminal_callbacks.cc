@@ -127,10 +127,25 @@ int Terminal::Impl::on_moverect(VTermRect dest, VTermRect src, void* user) {
   return 1;
 }
 
-int Terminal::Impl::on_erase(VTermRect rect, int, void* user) {
-  // DECSED/DECSEL's protection of DECSCA cells is not kept: erase them all.
+// DECSED and DECSEL (selective) leave the cells DECSCA protected; the
+// other erases take them too.
+int Terminal::Impl::on_erase(VTermRect rect, int selective, void* user) {
   auto& t = *static_cast<Impl*>(user);
-  t.screen.erase({rect.start_row, rect.start_col, rect.end_row, rect.end_col}, t.pen.bg);
+  if (!selective) {
+    t.screen.erase({rect.start_row, rect.start_col, rect.end_row, rect.end_col}, t.pen.bg);
+    return 1;
+  }
+  const int right = std::min(rect.end_col, t.screen.cols());
+  for (int y = std::max(rect.start_row, 0); y < std::min(rect.end_row, t.screen.rows()); ++y) {
+    // Read afresh after each erase, which may give the row a new copy.
+    const auto open = [&](int x) { return !(t.screen.row(y).cells[x].attrs & attr_protected); };
+    for (int x = std::max(rect.start_col, 0); x < right;) {
+      int end = x;
+      while (end < right && open(end)) ++end;
+      if (end > x) t.screen.erase({y, x, y + 1, end}, t.pen.bg);
+      x = end + 1;
+    }
+  }
   return 1;
 }
 

@@ -33,6 +33,11 @@ void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
       feed("\x1b" "8");
       restore_cursor(i);
     }
+  } else if (csi_leader == 0 && csi_intermediate == '"' && final_byte == 'q') {
+    // DECSCA: libvterm 0.1.4 keeps the protection but tells its screen
+    // layer only; ours has it in the pen.
+    feed_to(i + 1);
+    pen.attrs = static_cast<uint16_t>(args[0] == 1 ? pen.attrs | attr_protected : pen.attrs & ~attr_protected);
   } else if (csi_leader == 0 && csi_intermediate == '!' && final_byte == 'p') {
     // DECSTR, which libvterm 0.1.4 ignores: what xterm resets, said in terms
     // libvterm knows (the pen, insert mode, autowrap, the cursor, margins, G0).

@@ -173,3 +173,30 @@ TEST_CASE("the saved cursor keeps what libvterm does not: underline colour and s
   CHECK(cell(t.t, 0, 0).ul == Color::index(4));
   CHECK(underline(cell(t.t, 0, 0)) == roam::underline_dotted);
 }
+
+TEST_CASE("selective erase leaves what DECSCA protected; other erases take it") {
+  Term t(10, 3);
+  t << "\x1b[1\"qAB\x1b[0\"qCD\x1b[2\"qE\x1b[1\"qF\x1b[0\"q\r\nGH\x1b[1\"qIJ\x1b[0\"qK";
+  t << "\x1b[?2J";  // DECSED: the whole screen
+  CHECK(text(t.t, 0) == "AB   F");
+  CHECK(text(t.t, 1) == "  IJ");
+  SUBCASE("DECSEL, the line") {
+    t << "\x1b[1;1H\x1b[?2K";
+    CHECK(text(t.t, 0) == "AB   F");
+  }
+  SUBCASE("DECSEL from the cursor, over a protected wide character") {
+    t << "\x1b[3;1H\x1b[1\"q\xe4\xb8\xad\x1b[0\"qxy\x1b[3;1H\x1b[?0K";
+    CHECK(cell(t.t, 0, 2).ch == 0x4e2d);
+    CHECK(text(t.t, 2) == "?");
+  }
+  SUBCASE("ED and EL erase protected cells too") {
+    t << "\x1b[2J";
+    CHECK(text(t.t, 0).empty());
+    CHECK(text(t.t, 1).empty());
+  }
+  SUBCASE("the protection is saved with the cursor, and is no rendition") {
+    t << "\x1b[3;1H\x1b[1\"q\x1b" "7\x1b[0\"q\x1b" "8Z\x1b[0mY\x1b[?2K";
+    CHECK(text(t.t, 2) == "ZY");
+    CHECK(cell(t.t, 0, 2).pen().look() == roam::Pen{});
+  }
+}
