@@ -248,11 +248,12 @@ void Terminal::Impl::feed_sgr_without(uint16_t strip) {
   char* out = buf.data();
   *out++ = '\x1b';
   *out++ = '[';
-  bool any = false;
+  bool any = false, sub = false;  // sub: the last argument kept has a sub-parameter next
   for (int k = 0; k < argc; ++k) {
     if (strip & (1u << k)) continue;
-    if (any) *out++ = more[k - 1] ? ':' : ';';
+    if (any) *out++ = sub ? ':' : ';';
     any = true;
+    sub = more[k];
     if (args[k] >= 0) out = fmt::format_to(out, "{}", args[k]);
   }
   *out++ = 'm';
