@@ -365,6 +365,7 @@ void Terminal::Impl::hard_reset(size_t i) {
   gl = 0;
   gr = 1;
   origin = false;
+  lr_margins = false;
 }
 
 // The introducer's ESC may have reached libvterm already (an earlier write):
