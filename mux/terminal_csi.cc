@@ -22,9 +22,10 @@ void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
     sgr(i);
   } else if (csi_leader == 0 && csi_intermediates == 0 && final_byte == 'b') {
     repeat(i);
-  } else if (csi_leader == 0 && csi_intermediates == 0 && (final_byte == 's' || final_byte == 'u') && !lr_margins) {
+  } else if (csi_leader == 0 && csi_intermediates == 0 && ((final_byte == 's' && !lr_margins) || final_byte == 'u')) {
     // SCOSC, SCORC: libvterm 0.1.4 takes CSI s for DECSLRM always and knows
-    // no CSI u; they are DECSC and DECRC (as in xterm without DECLRMM).
+    // no CSI u; they are DECSC and DECRC, as in xterm (CSI s only without
+    // DECLRMM, when it does not set margins).
     cancel_csi(i);
     if (final_byte == 's') {
       feed("\x1b" "7");

@@ -67,6 +67,11 @@ TEST_CASE("CSI s does not set margins without DECLRMM, and CSI u comes back") {
   Term t(10, 3);
   t << "ab\x1b[sxy\x1b[ucd";
   CHECK(text(t.t, 0) == "abcd");
+  SUBCASE("with DECLRMM, CSI s sets margins (homing the cursor) and saves nothing") {
+    t << "\r\n\x1b[?69hab\x1b[scd\x1b[uX";
+    CHECK(text(t.t, 0) == "cdXd");  // X where the first CSI s saved
+    CHECK(text(t.t, 1) == "ab");
+  }
 }
 
 TEST_CASE("DECCOLM clears the screen and homes the cursor though the size stays") {
