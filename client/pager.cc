@@ -69,6 +69,14 @@ void Pager::keep_screen(const Screen& screen) {
 
 void Pager::set_end(uint64_t end, const Screen& screen) {
   if (end <= end_ || search_.searching()) return;
+  // The lines in view that the server will now give: once they are here,
+  // so that the view does not blank while they come.
+  const uint64_t from = std::max(top_, end_), to = std::min(end, top_ + static_cast<uint64_t>(page()));
+  if (from < to) {
+    cache_.want(from, to, true);
+    for (uint64_t n = from; n < to; ++n)
+      if (!cache_.find(n)) return;
+  }
   end_ = end;
   keep_screen(screen);
   search_.set_end(end);
