@@ -204,7 +204,10 @@ class Client {
       if (pager_) pager_->take(reply);
     }
     next_reply_ = state.replies_end;
-    if (pager_) pager_->set_begin(state.history_begin);
+    if (pager_) {
+      pager_->set_begin(state.history_begin);
+      pager_->set_end(state.history_end, state.screen);
+    }
   }
 
   void open_pager() {

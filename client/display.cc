@@ -111,8 +111,6 @@ bool same_marks_at(const Row& a, const Row& b, int x) {
   return ma == mb || (ma && mb && *ma == *mb);
 }
 
-// What EL leaves behind: a blank with the default pen.
-bool erasable(const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; }
 
 // Every field of every cell, without a branch per field: the comparison of
 // whole rows is most of what an unchanged frame costs.
@@ -122,7 +120,8 @@ bool same_cells(const std::vector<Cell>& a, const std::vector<Cell>& b) {
     uint32_t d = 0;
     for (size_t i = 0; i < n; ++i)
       d |= (x[i].ch ^ y[i].ch) | (x[i].fg.packed ^ y[i].fg.packed) | (x[i].bg.packed ^ y[i].bg.packed) |
-           static_cast<uint32_t>(x[i].attrs ^ y[i].attrs) | static_cast<uint32_t>(x[i].width ^ y[i].width);
+           static_cast<uint32_t>(x[i].attrs ^ y[i].attrs) | static_cast<uint32_t>(x[i].width ^ y[i].width) |
+           (x[i].ul.packed ^ y[i].ul.packed);
     return d;
   };
   // Fixed-size blocks, which the compiler unrolls, with an exit between them.
@@ -136,14 +135,14 @@ bool same_cells(const std::vector<Cell>& a, const std::vector<Cell>& b) {
 
 bool same_look(const Row& a, const Row& b) { return same_cells(a.cells, b.cells) && a.marks == b.marks; }
 
-bool blank(const Row& r) { return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), erasable); }
 
 uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
 
 uint64_t row_hash(const Row& r) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (const Cell& c : r.cells)
-    h = mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width);
+    h = mix(mix(mix(h, uint64_t{c.ch} << 32 | c.fg.packed), uint64_t{c.bg.packed} << 32 | uint32_t{c.attrs} << 8 | c.width),
+            c.ul.packed);
   for (const auto& [x, m] : r.marks) h = mix(mix(h, x), m.size());
   return h;
 }
@@ -232,7 +231,7 @@ std::string Display::close() {
   out += "\x1b[23;0t";
   // The shell's prompt goes on the line below the last row with content.
   int last = rows_ - 1;
-  while (last >= 0 && shown_[last].known && blank(shown_[last].row)) --last;
+  while (last >= 0 && shown_[last].known && looks_blank(shown_[last].row)) --last;
   if (last + 1 < rows_) {
     out += "\x1b[";
     append_decimal(static_cast<unsigned>(last + 2), out);
@@ -308,7 +307,7 @@ void Display::draw(const Screen& frame, std::string& out, const Overlay* overlay
 
   // Unknown rows at the bottom that should be blank go with one ED.
   int erase_from = rows_;
-  while (erase_from > 0 && !shown_[erase_from - 1].known && blank(target(frame, erase_from - 1))) --erase_from;
+  while (erase_from > 0 && !shown_[erase_from - 1].known && looks_blank(target(frame, erase_from - 1))) --erase_from;
   for (int y = 0; y < erase_from; ++y) paint_row(y, target(frame, y), out);
   if (erase_from < rows_) {
     begin_paint(out);
@@ -460,7 +459,7 @@ void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
   for (int y = 0; y < rows_; ++y) {
     if (same_[y]) continue;
     const Row& want = target(frame, y);
-    if (blank(want)) continue;
+    if (looks_blank(want)) continue;
     const uint64_t h = row_hash(want);
     auto it = std::lower_bound(by_hash_.begin(), by_hash_.end(), std::pair<uint64_t, int>{h, 0});
     if (it == by_hash_.end() || it->first != h || it->second == y) continue;
@@ -475,7 +474,7 @@ void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
   int top = rows_, bottom = 0, gain = 0, moved = 0;
   const auto cost = [](const Row& r) {
     int n = static_cast<int>(r.cells.size());
-    while (n > 0 && erasable(r.cells[n - 1])) --n;
+    while (n > 0 && looks_blank(r.cells[n - 1])) --n;
     return n + 4;
   };
   for (int y = std::max(0, -k); y < std::min(rows_, rows_ - k); ++y) {
@@ -555,13 +554,13 @@ void Display::paint_row(int y, const Row& want, std::string& out) {
   const bool marks = !want.marks.empty() || !s.row.marks.empty();
   const auto differs = [&](int x) { return !known || w[x] != h[x] || (marks && !same_marks_at(want, s.row, x)); };
   const auto plain = [&](int x) {
-    return w[x].width == 1 && w[x].ch != Cell::wide_tail && w[x].ch < 0x80 && w[x].pen() == pen_ &&
+    return w[x].width == 1 && w[x].ch != Cell::wide_tail && w[x].ch < 0x80 && w[x].pen().look() == pen_ &&
            (want.marks.empty() || !marks_at(want, x));
   };
 
   // From `tail` on, the wanted row is what EL leaves.
   int tail = cols_;
-  while (tail > 0 && erasable(w[tail - 1])) --tail;
+  while (tail > 0 && looks_blank(w[tail - 1])) --tail;
   if (!want.marks.empty()) tail = std::max(tail, want.marks.back().first + 1);
 
   int x = 0;
@@ -587,8 +586,8 @@ void Display::paint_row(int y, const Row& want, std::string& out) {
   if (tail < cols_) {
     int first = tail, last = cols_ - 1;
     if (known) {
-      while (first < cols_ && erasable(h[first]) && same_marks_at(want, s.row, first)) ++first;
-      while (last >= first && erasable(h[last]) && same_marks_at(want, s.row, last)) --last;
+      while (first < cols_ && looks_blank(h[first]) && same_marks_at(want, s.row, first)) ++first;
+      while (last >= first && looks_blank(h[last]) && same_marks_at(want, s.row, last)) --last;
     }
     if (first <= last) {
       begin_paint(out);
@@ -611,7 +610,7 @@ void Display::paint_row(int y, const Row& want, std::string& out) {
 
 int Display::write_cell(const Row& row, int x, std::string& out) {
   const Cell& c = row.cells[x];
-  set_pen(c.pen(), out);
+  set_pen(c.pen().look(), out);
   uint32_t ch = c.ch;
   int width = c.width == 2 ? 2 : 1;
   // A half character, or a wide one with no room: a blank keeps the columns right.

@@ -37,14 +37,7 @@ Pager::Pager(const Screen& screen, uint64_t begin, uint64_t end, int cols, int r
       cols_(cols),
       rows_(rows),
       frame_(screen) {
-  // The screen's rows down to the cursor or the last that is not blank.
-  int last = screen.cursor().y;
-  for (int y = screen.rows() - 1; y > last; --y)
-    if (!looks_blank(screen.row(y))) {
-      last = y;
-      break;
-    }
-  for (int y = 0; y <= last; ++y) screen_rows_.push_back(screen.row(y));
+  keep_screen(screen);
   frame_.resize(cols, rows);
   Modes m;
   m.alternate_screen = screen.modes().alternate_screen;  // no grid swap: every row is ours anyway
@@ -54,6 +47,34 @@ Pager::Pager(const Screen& screen, uint64_t begin, uint64_t end, int cols, int r
   cursor_ = end_ + static_cast<uint64_t>(std::max(0, screen.cursor().y));
   place(std::min(cursor_, total() - 1));
   top_ = std::max(begin_, total() - std::min(total(), static_cast<uint64_t>(page())));
+}
+
+// The screen's rows down to the cursor or the last that is not blank.
+void Pager::keep_screen(const Screen& screen) {
+  int last = screen.cursor().y;
+  for (int y = screen.rows() - 1; y > last; --y)
+    if (!looks_blank(screen.row(y))) {
+      last = y;
+      break;
+    }
+  screen_rows_.clear();
+  for (int y = 0; y <= last; ++y) screen_rows_.push_back(screen.row(y));
+}
+
+void Pager::set_end(uint64_t end, const Screen& screen) {
+  if (end <= end_ || search_.searching()) return;
+  // The lines in view that the server will now give: once they are here,
+  // so that the view does not blank while they come.
+  const uint64_t from = std::max(top_, end_), to = std::min(end, top_ + static_cast<uint64_t>(page()));
+  if (from < to) {
+    cache_.want(from, to, true);
+    for (uint64_t n = from; n < to; ++n)
+      if (!cache_.find(n)) return;
+  }
+  end_ = end;
+  keep_screen(screen);
+  search_.set_end(end);
+  place(cursor_);
 }
 
 const Row* Pager::line(uint64_t n) const {
@@ -122,9 +143,10 @@ void Pager::show_search_result() {
   const auto found = search_.result();
   if (!found) return;
   placed_result_ = true;
+  current_match_ = found->line;
   if (found->line) {
     place(*found->line);
-    message_ = found->wrapped ? "search wrapped around" : "";
+    message_ = found->wrapped || search_wrapped_ ? "search wrapped around" : "";
   } else {
     message_ = fmt::format("not found: {}", utf8(last_needle_));
   }
@@ -197,9 +219,11 @@ void Pager::begin_search(bool backward) {
     message_ = "no search yet: / or ? starts one";
     return;
   }
-  // From the line after the current one, in the search's direction.
-  const uint64_t from = backward ? (cursor_ > begin_ ? cursor_ - 1 : total() - 1)
-                                 : (cursor_ + 1 < total() ? cursor_ + 1 : begin_);
+  // From the line after the current one, in the search's direction; from
+  // the far end, round, on the last line (the first, backward).
+  search_wrapped_ = backward ? cursor_ <= begin_ : cursor_ + 1 >= total();
+  const uint64_t from = backward ? (search_wrapped_ ? total() - 1 : cursor_ - 1)
+                                 : (search_wrapped_ ? begin_ : cursor_ + 1);
   placed_result_ = false;
   search_.start(last_needle_, backward, from);
   show_search_result();
@@ -250,8 +274,18 @@ const Screen& Pager::render() {
         // below cuts what is wider.
         row = *src;
         row.cells.resize(std::max(row.cells.size(), static_cast<size_t>(cols_)));
-        for (auto [from, to] : find_in_row(row, last_needle_, case_sensitive))
-          for (int x = from; x < to; ++x) row.cells[static_cast<size_t>(x)].attrs ^= attr_reverse;
+        // Matches reversed; the one the search went to (the first on its
+        // line) underlined as well.
+        bool current = current_match_ == n;
+        for (auto [from, to] : find_in_row(row, last_needle_, case_sensitive)) {
+          for (int x = from; x < to; ++x) {
+            Cell& c = row.cells[static_cast<size_t>(x)];
+            c.attrs ^= attr_reverse;
+            if (current)
+              c.attrs = static_cast<uint16_t>((c.attrs & ~attr_underline_mask) | underline_single << attr_underline_shift);
+          }
+          current = false;
+        }
         const bool marked = mark_ && n >= std::min(*mark_, cursor_) && n <= std::max(*mark_, cursor_);
         if (marked)
           for (Cell& c : row.cells) c.attrs ^= attr_reverse;

@@ -1,7 +1,7 @@
 // The history pager (Ctrl-^ [): a full-screen view of the session's history
 // and of its screen as it was when the pager opened, with less/tmux keys,
 // search, and copying lines to the local clipboard. New output does not
-// move the view. Lines come from the HistoryCache, which fetches them from
+// move the view; history that grows meanwhile is added below it. Lines come from the HistoryCache, which fetches them from
 // the server as the view moves; the pager asks for the lines around the
 // view as well, so paging back over what was seen needs no round trip.
 //
@@ -37,6 +37,9 @@ class Pager {
   // A reply to a search request (others are ignored).
   void take(const HistoryReply& reply);
   void set_begin(uint64_t begin);
+  // History grew while the pager is open: its lines become reachable, the
+  // screen rows after them are `screen`'s now. The view stays on its lines.
+  void set_end(uint64_t end, const Screen& screen);
   void resize(int cols, int rows);
 
   // The frame to draw; asks the cache for the lines it shows and those around.
@@ -57,6 +60,7 @@ class Pager {
   void begin_search(bool backward);
   void show_search_result();  // moves to the match once the search has one
   void copy();
+  void keep_screen(const Screen& screen);
   const Row* line(uint64_t n) const;
 
   HistoryCache& cache_;
@@ -73,6 +77,8 @@ class Pager {
   std::u32string last_needle_;
   bool last_backward_ = false;
   bool placed_result_ = true;  // the current search's result has moved the cursor
+  bool search_wrapped_ = false;  // it started at the other end: from the last line on, or back from the first
+  std::optional<uint64_t> current_match_;  // the line the last search found
   std::string message_;
 
   std::optional<std::pair<uint64_t, uint64_t>> copy_wanted_;  // lines [first, last]

@@ -36,6 +36,9 @@ class PagerSearch {
   void start(const std::u32string& needle, bool backward, uint64_t from);
   void take(const HistoryReply& reply);
   void set_begin(uint64_t begin) { begin_ = std::max(begin_, begin); }
+  // History grew to `end`; the screen rows now follow it. Not while a
+  // search is under way, whose stretches count on the old boundary.
+  void set_end(uint64_t end) { end_ = std::max(end_, end); }
 
   struct Found {
     std::optional<uint64_t> line;  // none: no match anywhere

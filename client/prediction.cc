@@ -303,7 +303,7 @@ void Predictor::on_print(uint32_t ch, const Screen& frame, uint64_t now) {
   }
   g.renew(epoch_, number_, now);
   g.add_original(actual.cells[c.x].ch);
-  g.replacement = Cell{ch, pen.fg, pen.bg, pen.attrs, 1};
+  g.replacement = Cell{ch, pen.fg, pen.bg, pen.attrs, 1, pen.ul};
   c.expires = number_;
   if (c.x + 1 < cols) {
     ++c.x;

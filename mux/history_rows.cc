@@ -42,11 +42,12 @@ void put_color(wire::Writer& w, Color c) {
 }
 
 void put_pen(wire::Writer& w, const Pen& p) {
-  const bool fg = p.fg != Color{}, bg = p.bg != Color{}, attrs = p.attrs != 0;
-  w.u8(static_cast<uint8_t>(fg | bg << 1 | attrs << 2));
+  const bool fg = p.fg != Color{}, bg = p.bg != Color{}, attrs = p.attrs != 0, ul = p.ul != Color{};
+  w.u8(static_cast<uint8_t>(fg | bg << 1 | attrs << 2 | ul << 3));
   if (fg) put_color(w, p.fg);
   if (bg) put_color(w, p.bg);
   if (attrs) w.varint(p.attrs);
+  if (ul) put_color(w, p.ul);
 }
 
 using Marks = std::vector<Mark>;
@@ -147,7 +148,7 @@ bool encode_cells(const Row& row, size_t used, std::span<const Mark> marks, std:
   uint32_t pen_bits = 0;
   for (const size_t plain_end = std::min(used, mark_col); c < plain_end && plain_ascii(row.cells[c]); ++c) {
     const Cell& cell = row.cells[c];
-    pen_bits |= cell.fg.packed | cell.bg.packed | cell.attrs;
+    pen_bits |= cell.fg.packed | cell.bg.packed | cell.attrs | cell.ul.packed;
     *out++ = static_cast<char>(cell.ch);
   }
   const bool default_pens = c == used && pen_bits == 0;
@@ -296,7 +297,8 @@ Result<void> decode_pens(wire::Bytes pens, Row& row) {
     if (parts & 1) pen.fg = get_color(pr);
     if (parts & 2) pen.bg = get_color(pr);
     if (parts & 4) pen.attrs = static_cast<uint16_t>(pr.varint_or_zero(0xffff));
-    if (!pr.ok() || parts > 7) return fail(Errc::malformed);
+    if (parts & 8) pen.ul = get_color(pr);
+    if (!pr.ok() || parts > 15) return fail(Errc::malformed);
     for (c = start; c < start + len; ++c) row.cells[c].set_pen(pen);
   }
   return {};

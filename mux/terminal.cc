@@ -16,13 +16,19 @@
 //    margins are reset on resize and a restored cursor is put back on screen;
 //  - CSI ? Pm h/l acts on its first mode only: the others are fed again;
 //  - SOS/PM/APC strings print as text, DECSTR is ignored: we drop the one and
-//    do the other.
+//    do the other;
+//  - the saved cursor keeps no character sets or origin mode, CSI s is
+//    always DECSLRM and CSI u unknown: terminal_saved.cc;
+//  - DECCOLM is ignored: it clears the screen (terminal_csi.cc);
+//  - DECSCA's protection reaches the screen layer only: it goes in our pen,
+//    and selective erases (DECSED, DECSEL) leave the cells that have it.
 // libvterm's input is cut where the scanner acts, so what it changes lands
 // between the glyphs before and after it, as the program meant.
 //
 // Known limit: a combining mark that arrives in a later write than the
 // character before it, when that character ends in the last column, is
-// taken by libvterm for a new glyph and wraps the line.
+// taken by libvterm for a mark without a character: it wraps the line and
+// is drawn on a no-break space.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -42,14 +48,6 @@ constexpr size_t max_osc = Screen::max_clipboard + 64;
 constexpr size_t max_dcs = 4096;
 constexpr size_t keep_string_capacity = 64 << 10;
 
-Color to_color(const VTermColor& c, bool foreground) {
-  if (foreground ? VTERM_COLOR_IS_DEFAULT_FG(&c) : VTERM_COLOR_IS_DEFAULT_BG(&c)) return Color::none();
-  if (VTERM_COLOR_IS_INDEXED(&c)) return Color::index(c.indexed.idx);
-  return Color::from_rgb(c.rgb.red, c.rgb.green, c.rgb.blue);
-}
-
-void set_flag(uint16_t& attrs, uint16_t flag, bool on) { attrs = on ? attrs | flag : attrs & ~flag; }
-
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
 
 // A C1 control (U+0080-U+009F) in UTF-8.
@@ -59,30 +57,6 @@ bool is_c1(const char* p, size_t len) {
 }
 
 }  // namespace
-
-const VTermStateCallbacks Terminal::Impl::state_callbacks = {
-    .putglyph = on_putglyph,
-    .movecursor = on_movecursor,
-    .scrollrect = on_scrollrect,
-    .moverect = on_moverect,
-    .erase = on_erase,
-    .initpen = on_initpen,
-    .setpenattr = on_setpenattr,
-    .settermprop = on_settermprop,
-    .bell = on_bell,
-    .resize = on_resize,
-    .setlineinfo = on_setlineinfo,
-};
-
-const VTermParserCallbacks Terminal::Impl::fallbacks = {
-    .text = nullptr,
-    .control = nullptr,
-    .escape = nullptr,
-    .csi = nullptr,
-    .osc = on_osc,
-    .dcs = nullptr,
-    .resize = nullptr,
-};
 
 Terminal::Impl::Impl(Terminal& o, int cols, int rows)
     : owner(o), screen(cols, rows), vt(vterm_new(screen.rows(), screen.cols())) {
@@ -125,7 +99,7 @@ void Terminal::Impl::process(std::string_view bytes) {
       if (!looked || next_si < i) next_si = find_byte(i, 0x0f);
       looked = true;
       const size_t stop = std::min({next_esc, next_c1, next_so, next_si});
-      if (g_translates[gl]) cut_runs(i, stop);
+      cut_runs(i, stop);
       if (stop == n) break;
       if (stop == next_c1) {
         // libvterm 0.1.4 gives these width -1 and walks its cursor off the
@@ -173,15 +147,36 @@ void Terminal::Impl::hold_partial_utf8(size_t text_from, size_t& end) {
   end = lead;
 }
 
-// libvterm 0.1.4 decodes a run of text that starts with a non-ASCII byte as
-// UTF-8 throughout, skipping the translation of the ASCII in it (DEC line
-// drawing), so the result would depend on where writes split the text.
-// Starting ASCII after non-ASCII in a fresh write translates it, as xterm does.
+// Cuts libvterm's writes of the text [from, to), for two of its bugs:
+//  - it decodes a run of text that starts with a non-ASCII byte as UTF-8
+//    throughout, skipping the translation of the ASCII in it (DEC line
+//    drawing), so the result would depend on where writes split the text:
+//    starting ASCII after non-ASCII in a fresh write translates it, as
+//    xterm does;
+//  - a combining mark with no character before it takes no cell: only one
+//    that starts a run of text (after a control or a sequence) can be such,
+//    and ending the write after it lets draw_lone_marks put it in its place.
 void Terminal::Impl::cut_runs(size_t from, size_t to) {
-  for (size_t k = std::max<size_t>(from, 1); k < to; ++k) {
-    const auto prev = static_cast<unsigned char>(chunk[k - 1]), c = static_cast<unsigned char>(chunk[k]);
-    if (prev >= 0x80 && c >= 0x20 && c < 0x7f) feed_to(k);
+  const bool translating = g_sets[gl] != 'B';
+  for (size_t k = from; k < to; ++k) {
+    const auto c = static_cast<unsigned char>(chunk[k]);
+    const auto prev = k > 0 ? static_cast<unsigned char>(chunk[k - 1]) : 0;
+    if (translating && prev >= 0x80 && c >= 0x20 && c < 0x7f) feed_to(k);
+    if (c >= 0xcc && (k == from || prev < 0x20)) {  // U+0300, the first combining mark, is 0xcc 0x80
+      const size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      if (k + len <= to) feed_to(k + len);
+    }
   }
+}
+
+// libvterm's cursor is where the marks would have gone: it gets them again
+// on a no-break space, which takes the cell and moves its cursor past it.
+void Terminal::Impl::draw_lone_marks() {
+  std::array<char, 4 * (Screen::max_marks + 1)> text;
+  char* end = put_utf8(text.data(), 0xa0);
+  for (size_t k = 0; k < Screen::max_marks && lone_marks[k] != 0; ++k) end = put_utf8(end, lone_marks[k]);
+  lone_marks[0] = 0;
+  vterm_input_write(vt.get(), text.data(), static_cast<size_t>(end - text.data()));
 }
 
 size_t Terminal::Impl::find_c1(size_t from) const {
@@ -232,7 +227,7 @@ void Terminal::Impl::esc_byte(size_t i, unsigned char c) {
     // SCS: libvterm knows ASCII, DEC graphics and UK, and ignores others.
     if (esc_intermediates == 1 && esc_intermediate >= '(' && esc_intermediate <= '+' &&
         (c == 'B' || c == '0' || c == 'A'))
-      g_translates[esc_intermediate - '('] = c != 'B';
+      g_sets[esc_intermediate - '('] = static_cast<char>(c);
     // DECALN fills the screen with glyphs and no cursor motion between,
     // which would read as wrapped rows.
     if (esc_intermediates == 1 && esc_intermediate == '#' && c == '8') {
@@ -271,14 +266,17 @@ void Terminal::Impl::esc_byte(size_t i, unsigned char c) {
     case 'o':  // LS3
       gl = c == 'n' ? 2 : 3;
       break;
+    case '~':  // LS1R
+    case '}':  // LS2R
+    case '|':  // LS3R
+      gr = c == '~' ? 1 : c == '}' ? 2 : 3;
+      break;
     case '7':  // DECSC
       feed_to(i + 1);
       save_cursor();
-      saved_attrs = pen.attrs & scanned_attrs;
       break;
     case '8':  // DECRC
       restore_cursor(i);
-      restore_attrs(i, saved_attrs);
       break;
     default:
       break;
@@ -354,173 +352,20 @@ void Terminal::Impl::csi_byte(size_t i, unsigned char c) {
   if (c >= 0x40 && c <= 0x7e) dispatch_csi(i, c);
 }
 
-void Terminal::Impl::dispatch_csi(size_t i, unsigned char final_byte) {
-  if (csi_leaders > 1 || csi_intermediates > 1) return;  // libvterm ignores these
-  if (csi_leader == '?' && csi_intermediates == 0 && (final_byte == 'h' || final_byte == 'l')) {
-    dec_modes(i, final_byte == 'h');
-  } else if (csi_leader == 0 && csi_intermediates == 0 && final_byte == 'm') {
-    sgr(i);
-  } else if (csi_leader == 0 && csi_intermediates == 0 && final_byte == 'b') {
-    repeat(i);
-  } else if (csi_leader == 0 && csi_intermediate == '!' && final_byte == 'p') {
-    // DECSTR, which libvterm 0.1.4 ignores: what xterm resets, said in terms
-    // libvterm knows (the pen, insert mode, autowrap, the cursor, margins, G0).
-    feed_to(i + 1);
-    feed("\x1b[m\x1b[4l\x1b[?7h\x1b[?25h\x1b[r\x1b(B");
-    pen.attrs &= static_cast<uint16_t>(~scanned_attrs);
-    g_translates[0] = false;
-    Modes m = screen.modes();
-    m.app_cursor_keys = false;
-    m.app_keypad = false;
-    screen.set_modes(m);
-  }
-}
-
-void Terminal::Impl::dec_modes(size_t i, bool set) {
-  // The cursor 1048 and 1049 save: before libvterm acts on any of the modes.
-  feed_to(i);
-  const bool saves = set && std::find_if(args.begin(), args.begin() + argc, [](int32_t a) {
-                              return a == 1048 || a == 1049;
-                            }) != args.begin() + argc;
-  if (saves) save_cursor();
-  if (argc > 1) {
-    feed_to(i + 1);
-    for (int k = 1; k < argc; ++k) {
-      if (args[k] < 0) continue;
-      std::array<char, 24> buf;
-      auto end = fmt::format_to_n(buf.data(), buf.size(), "\x1b[?{}{}", args[k], set ? 'h' : 'l').out;
-      feed(std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
-    }
-  }
-  Modes m = screen.modes();
-  bool restore = false;
-  auto encoding = [&](MouseEncoding e) {
-    if (set)
-      m.mouse_encoding = e;
-    else if (m.mouse_encoding == e)
-      m.mouse_encoding = MouseEncoding::x10;
-  };
-  for (int k = 0; k < argc; ++k) {
-    switch (args[k]) {
-      case 1:
-        m.app_cursor_keys = set;
-        break;
-      case 66:
-        m.app_keypad = set;
-        break;
-      case 1004:
-        m.focus_events = set;
-        break;
-      case 1005:
-        encoding(MouseEncoding::utf8);
-        break;
-      case 1006:
-        encoding(MouseEncoding::sgr);
-        break;
-      case 1015:
-        encoding(MouseEncoding::urxvt);
-        break;
-      case 2004:
-        m.bracketed_paste = set;
-        break;
-      case 1048:
-      case 1049:
-        if (set)
-          saved_attrs = pen.attrs & scanned_attrs;
-        else
-          restore = true;
-        break;
-      default:
-        break;
-    }
-  }
-  if (m != screen.modes()) screen.set_modes(m);
-  if (restore) {
-    restore_cursor(i);
-    restore_attrs(i, saved_attrs);
-  }
-}
-
-// Follows libvterm's walk over SGR arguments (pen.c), so that a 2 or 8 it
-// reads as a colour component is not taken for faint or conceal.
-void Terminal::Impl::sgr(size_t i) {
-  uint16_t attrs = pen.attrs & scanned_attrs;
-  int k = 0;
-  while (k < argc) {
-    switch (args[k]) {
-      case -1:
-      case 0:
-        attrs = 0;
-        break;
-      case 2:
-        attrs |= attr_faint;
-        break;
-      case 8:
-        attrs |= attr_conceal;
-        break;
-      case 22:
-        attrs &= ~attr_faint;
-        break;
-      case 28:
-        attrs &= ~attr_conceal;
-        break;
-      case 38:
-      case 48: {
-        const int palette = k + 1 < argc ? args[k + 1] : -1;
-        const int left = argc - k - 2;
-        k += 1 + (palette == 2 ? std::min(left, 3) : palette == 5 ? (left > 0 ? 1 : 0) : 0);
-        break;
-      }
-      default:
-        break;
-    }
-    while (k < argc && more[k]) ++k;
-    ++k;
-  }
-  if (attrs != (pen.attrs & scanned_attrs)) {
-    feed_to(i + 1);
-    pen.attrs = static_cast<uint16_t>((pen.attrs & ~scanned_attrs) | attrs);
-  }
-}
-
-// REP. libvterm 0.1.4 loops forever repeating a glyph of width 0 (or none
-// yet), so it never sees REP: we feed it the character again, as xterm would
-// print it, at most a screenful of times.
-void Terminal::Impl::repeat(size_t i) {
-  feed_to(i);  // the text before, which sets last_char, and the CSI so far
-  feed(std::string_view(&CAN, 1));
-  fed = i + 1;
-  if (last_char == 0) return;
-  int count = std::clamp(args[0], 1, screen.cols() * screen.rows());
-  std::array<char, 4> one;
-  const auto len = static_cast<size_t>(put_utf8(one.data(), last_char) - one.data());
-  std::array<char, 256> many;
-  const int per_feed = static_cast<int>(many.size() / len);
-  for (int k = 0; k < per_feed; ++k) std::copy_n(one.begin(), len, many.begin() + k * static_cast<std::ptrdiff_t>(len));
-  while (count > 0) {
-    const int k = std::min(count, per_feed);
-    feed(std::string_view(many.data(), static_cast<size_t>(k) * len));
-    count -= k;
-  }
-}
-
-void Terminal::Impl::restore_attrs(size_t i, uint16_t attrs) {
-  if (attrs == (pen.attrs & scanned_attrs)) return;
-  feed_to(i + 1);
-  pen.attrs = static_cast<uint16_t>((pen.attrs & ~scanned_attrs) | attrs);
-}
-
 // RIS: libvterm resets its state and erases the grid shown, but says nothing
 // of leaving the alternate screen.
 void Terminal::Impl::hard_reset(size_t i) {
   feed_to(i + 1);
   screen.set_modes(Modes{});
   screen.erase({0, 0, screen.rows(), screen.cols()}, Color::none());
-  saved_attrs = 0;
+  saved = {};
   glyph_row = -1;
   last_char = 0;
-  g_translates = {};
+  g_sets = ascii_sets;
   gl = 0;
+  gr = 1;
+  origin = false;
+  lr_margins = false;
 }
 
 // The introducer's ESC may have reached libvterm already (an earlier write):
@@ -586,199 +431,6 @@ void Terminal::Impl::finish_string() {
     std::string().swap(string_buf);
   else
     string_buf.clear();
-}
-
-// --- libvterm callbacks. They return 1: "handled, do nothing more".
-
-// Called for every character: kept to a few instructions, with what is rare
-// (column 0, where a wrap shows) out of line.
-int Terminal::Impl::on_putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  // Read once, into registers: the stores below could alias *info as far as
-  // the compiler knows. (Taking pos apart by shifting spares g++ a spill and
-  // a stalled reload of its halves.)
-  static_assert(sizeof(VTermPos) == sizeof(uint64_t) && offsetof(VTermPos, col) == 4);
-  uint64_t packed;
-  std::memcpy(&packed, &pos, sizeof packed);
-  const auto row = static_cast<int>(static_cast<uint32_t>(packed));
-  const auto col = static_cast<int>(static_cast<uint32_t>(packed >> 32));
-  const uint32_t* chars = info->chars;
-  const int width = info->width;
-  if (col == 0) return t.put_first_glyph(chars, width, row);
-  if (width < 1) return 1;  // a lone zero-width character takes no cell
-  t.glyph_row = row;
-  t.glyph_col = col;
-  t.glyph_end = col + width;
-  t.last_char = chars[0];
-  t.screen.put(col, row, chars, width, t.pen);
-  return 1;
-}
-
-int Terminal::Impl::put_first_glyph(const uint32_t* chars, int width, int row) {
-  if (width < 1) return 1;
-  if (glyph_row >= 0 && glyph_row == row - 1 && glyph_end + width > screen.cols())
-    screen.set_wrapped(glyph_row, true);
-  glyph_row = row;
-  glyph_col = 0;
-  glyph_end = width;
-  last_char = chars[0];
-  screen.put(0, row, chars, width, pen);
-  return 1;
-}
-
-int Terminal::Impl::on_movecursor(VTermPos pos, VTermPos, int visible, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  Cursor c = t.screen.cursor();
-  c.x = pos.col;
-  c.y = pos.row;
-  c.visible = visible != 0;
-  t.screen.set_cursor(c);
-  // Only the move to just after the last glyph (libvterm reports each run
-  // of text that way) keeps a wrap possible. A glyph that reaches the right
-  // edge leaves the cursor on itself.
-  const int after = t.glyph_end >= t.screen.cols() ? t.glyph_col : t.glyph_end;
-  if (t.glyph_row >= 0 && (pos.row != t.glyph_row || pos.col != after)) t.glyph_row = -1;
-  return 1;
-}
-
-int Terminal::Impl::on_scrollrect(VTermRect rect, int downward, int rightward, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  const Rect r{rect.start_row, rect.start_col, rect.end_row, rect.end_col};
-  const bool full_width = r.left == 0 && r.right == t.screen.cols();
-  if (downward > 0 && rightward == 0 && full_width && r.top == 0 && !t.screen.modes().alternate_screen &&
-      t.owner.on_scrollback) {
-    const int n = std::min(downward, r.bottom - r.top);
-    for (int y = 0; y < n; ++y) t.owner.on_scrollback(t.screen.row(y));
-  }
-  t.screen.scroll(r, -downward, -rightward, t.pen.bg);
-  if (t.glyph_row >= r.top && t.glyph_row < r.bottom && rightward == 0 && full_width) {
-    t.glyph_row -= downward;
-    if (t.glyph_row < r.top || t.glyph_row >= r.bottom) t.glyph_row = -1;
-  }
-  return 1;
-}
-
-int Terminal::Impl::on_moverect(VTermRect dest, VTermRect src, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  t.screen.move({dest.start_row, dest.start_col, dest.end_row, dest.end_col},
-                {src.start_row, src.start_col, src.end_row, src.end_col});
-  return 1;
-}
-
-int Terminal::Impl::on_erase(VTermRect rect, int, void* user) {
-  // DECSED/DECSEL's protection of DECSCA cells is not kept: erase them all.
-  auto& t = *static_cast<Impl*>(user);
-  t.screen.erase({rect.start_row, rect.start_col, rect.end_row, rect.end_col}, t.pen.bg);
-  return 1;
-}
-
-int Terminal::Impl::on_initpen(void* user) {
-  static_cast<Impl*>(user)->pen = Pen{};
-  return 1;
-}
-
-int Terminal::Impl::on_setpenattr(VTermAttr attr, VTermValue* val, void* user) {
-  Pen& pen = static_cast<Impl*>(user)->pen;
-  switch (attr) {
-    case VTERM_ATTR_BOLD:
-      set_flag(pen.attrs, attr_bold, val->boolean);
-      break;
-    case VTERM_ATTR_UNDERLINE:
-      pen.attrs = static_cast<uint16_t>((pen.attrs & ~attr_underline_mask) |
-                                        ((val->number & 3) << attr_underline_shift));
-      break;
-    case VTERM_ATTR_ITALIC:
-      set_flag(pen.attrs, attr_italic, val->boolean);
-      break;
-    case VTERM_ATTR_BLINK:
-      set_flag(pen.attrs, attr_blink, val->boolean);
-      break;
-    case VTERM_ATTR_REVERSE:
-      set_flag(pen.attrs, attr_reverse, val->boolean);
-      break;
-    case VTERM_ATTR_STRIKE:
-      set_flag(pen.attrs, attr_strike, val->boolean);
-      break;
-    case VTERM_ATTR_FOREGROUND:
-      pen.fg = to_color(val->color, true);
-      break;
-    case VTERM_ATTR_BACKGROUND:
-      pen.bg = to_color(val->color, false);
-      break;
-    default:  // fonts: not kept
-      break;
-  }
-  return 1;
-}
-
-int Terminal::Impl::on_settermprop(VTermProp prop, VTermValue* val, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  Cursor c = t.screen.cursor();
-  Modes m = t.screen.modes();
-  switch (prop) {
-    case VTERM_PROP_CURSORVISIBLE:
-      c.visible = val->boolean != 0;
-      break;
-    case VTERM_PROP_CURSORBLINK:
-      c.blink = val->boolean != 0;
-      break;
-    case VTERM_PROP_CURSORSHAPE:
-      c.shape = val->number == VTERM_PROP_CURSORSHAPE_UNDERLINE ? CursorShape::underline
-                : val->number == VTERM_PROP_CURSORSHAPE_BAR_LEFT ? CursorShape::bar
-                                                                  : CursorShape::block;
-      break;
-    case VTERM_PROP_ALTSCREEN:
-      m.alternate_screen = val->boolean != 0;
-      t.glyph_row = -1;
-      break;
-    case VTERM_PROP_TITLE:
-      t.screen.set_title(val->string);
-      break;
-    case VTERM_PROP_ICONNAME:
-      t.screen.set_icon_name(val->string);
-      break;
-    case VTERM_PROP_REVERSE:
-      m.reverse_video = val->boolean != 0;
-      break;
-    case VTERM_PROP_MOUSE:
-      m.mouse_tracking = val->number == VTERM_PROP_MOUSE_CLICK  ? MouseTracking::click
-                         : val->number == VTERM_PROP_MOUSE_DRAG ? MouseTracking::drag
-                         : val->number == VTERM_PROP_MOUSE_MOVE ? MouseTracking::motion
-                                                                : MouseTracking::none;
-      break;
-    default:
-      break;
-  }
-  if (c != t.screen.cursor()) t.screen.set_cursor(c);
-  if (m != t.screen.modes()) t.screen.set_modes(m);
-  return 1;
-}
-
-int Terminal::Impl::on_bell(void* user) {
-  static_cast<Impl*>(user)->screen.ring_bell();
-  return 1;
-}
-
-// Double-width and double-height lines (DECDWL, DECDHL) are not kept.
-int Terminal::Impl::on_setlineinfo(int, const VTermLineInfo*, const VTermLineInfo*, void*) { return 1; }
-
-// libvterm 0.1.4 knows no OSC 52 (set clipboard); it reaches us here.
-int Terminal::Impl::on_osc(const char* command, size_t len, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  std::string_view s(command, len);
-  if (!s.starts_with("52;")) return 0;
-  s.remove_prefix(3);
-  const size_t semi = s.find(';');
-  if (semi == std::string_view::npos) return 0;
-  const std::string_view data = s.substr(semi + 1);
-  // "?" asks to read the clipboard: programs never get to read the user's.
-  if (data != "?") t.screen.set_clipboard(s.substr(0, semi), data);
-  return 1;
-}
-
-void Terminal::Impl::on_output(const char* bytes, size_t len, void* user) {
-  auto& t = *static_cast<Impl*>(user);
-  if (t.owner.on_reply) t.owner.on_reply(std::string_view(bytes, len));
 }
 
 Terminal::Terminal(int cols, int rows) : impl_(std::make_unique<Impl>(*this, cols, rows)) {}

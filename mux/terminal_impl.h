@@ -1,6 +1,7 @@
 // The inside of mux::Terminal, shared by the files that implement it:
-// terminal.cc (the scanner and libvterm's callbacks) and terminal_resize.cc
-// (resizes, and the cursor libvterm saves). Nothing else includes it.
+// terminal.cc (the scanner), terminal_csi.cc (the control sequences it acts
+// on), terminal_callbacks.cc (libvterm's callbacks), terminal_saved.cc (the
+// saved cursor) and terminal_resize.cc (resizes). Nothing else includes it.
 #pragma once
 
 #include <vterm.h>
@@ -8,7 +9,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +23,8 @@ namespace roam::mux {
 inline constexpr int max_csi_args = 16;  // libvterm's CSI_ARGS_MAX
 // Pen attributes libvterm 0.1.4 does not know; the scanner keeps them.
 inline constexpr uint16_t scanned_attrs = attr_faint | attr_conceal;
+// G0-G3 designated ASCII.
+inline constexpr std::array<char, 4> ascii_sets{'B', 'B', 'B', 'B'};
 inline constexpr char CAN = 0x18;
 
 struct VTermFree {
@@ -52,12 +57,26 @@ struct Terminal::Impl {
   void drop_csi(size_t i);
   void dispatch_csi(size_t i, unsigned char final_byte);
   void dec_modes(size_t i, bool set);
+  // What an SGR sets that the scanner keeps: attributes of scanned_attrs,
+  // the underline colour, a style libvterm does not know, colours set by
+  // 38;5;N (48;5;N) below 16; and the arguments libvterm must not see.
+  struct SgrScan {
+    uint16_t attrs = 0;
+    Color ul;
+    int underline = -1;  // the last style set, -1: none
+    std::optional<Color> fg, bg;
+    uint16_t strip = 0;  // a bit per argument
+  };
   void sgr(size_t i);
+  int sgr_arg(int k, SgrScan& s);
+  int underline_color(int k, SgrScan& s);
+  void feed_sgr_without(uint16_t strip);
   void start_string(size_t i, StringKind kind);
   void finish_string();
   void hard_reset(size_t i);
-  void restore_attrs(size_t i, uint16_t attrs);
+  void cancel_csi(size_t i);
   void restore_cursor(size_t i);
+  void restore_charsets();
   void save_cursor();
   void move_cursor(int row, int col);  // by CUP, through libvterm
   bool pending_wrap() const;
@@ -68,7 +87,9 @@ struct Terminal::Impl {
   void feed_to(size_t end) {
     if (end > fed) vterm_input_write(vt.get(), chunk + fed, end - fed);
     fed = std::max(fed, end);
+    if (lone_marks[0] != 0) draw_lone_marks();
   }
+  void draw_lone_marks();
   void feed(std::string_view bytes) { vterm_input_write(vt.get(), bytes.data(), bytes.size()); }
 
   // --- libvterm callbacks.
@@ -90,6 +111,7 @@ struct Terminal::Impl {
   static const VTermParserCallbacks fallbacks;
 
   [[gnu::noinline]] int put_first_glyph(const uint32_t* chars, int width, int row);
+  [[gnu::noinline]] int keep_lone_marks(const uint32_t* chars);
 
   Terminal& owner;
   Screen screen;
@@ -105,6 +127,11 @@ struct Terminal::Impl {
   int glyph_col = 0;
   int glyph_end = 0;
   uint32_t last_char = 0;  // the last character printed, for REP
+  // Combining marks libvterm found no character for (the cursor had moved
+  // since the last one), 0-terminated: it gives them no cell and leaves its
+  // cursor. The scanner ends libvterm's write after them; they are then
+  // drawn on a no-break space, as xterm and mosh do.
+  std::array<uint32_t, Screen::max_marks + 1> lone_marks{};
 
   // The write in progress: chunk[0, fed) is dealt with.
   const char* chunk = nullptr;
@@ -115,10 +142,13 @@ struct Terminal::Impl {
   Scan scan = Scan::ground;
   int esc_intermediates = 0;
   unsigned char esc_intermediate = 0;
-  // Character sets: which of G0-G3 translate ASCII (DEC graphics, UK), and
-  // which one is invoked into GL.
-  std::array<bool, 4> g_translates{};
+  // Character sets: what G0-G3 are designated ('B' ASCII, '0' DEC
+  // graphics, 'A' UK), which of them is invoked into GL and which into GR.
+  std::array<char, 4> g_sets = ascii_sets;
   int gl = 0;
+  int gr = 1;
+  bool origin = false;      // DECOM
+  bool lr_margins = false;  // DECLRMM: CSI s sets margins rather than saving the cursor
   bool csi_leading = false;     // still reading private-marker bytes
   bool csi_intermed = false;    // past the parameters
   unsigned char csi_leader = 0;
@@ -131,7 +161,15 @@ struct Terminal::Impl {
   StringKind string_kind = StringKind::ignored;
   bool string_overflow = false;
   std::string string_buf;    // the whole sequence as libvterm will get it
-  uint16_t saved_attrs = 0;  // faint/conceal saved with the cursor
+  // What the saved cursor holds that libvterm does not save.
+  struct Saved {
+    std::array<char, 4> g_sets = ascii_sets;
+    int gl = 0;
+    int gr = 1;
+    bool origin = false;
+    Pen pen;
+  };
+  Saved saved;
   // Where libvterm's saved cursor (DECSC, 1048, 1049) is, as we follow it: a
   // width change re-wraps the primary grid under libvterm's copy, so a
   // restore after one goes to where the text it was on went.

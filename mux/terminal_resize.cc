@@ -124,28 +124,6 @@ void Terminal::Impl::move_cursor(int row, int col) {
   feed(std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
 }
 
-// libvterm 0.1.4 restores a saved cursor (DECRC, the end of 1048/1049)
-// without bounding it by a size that may have shrunk since, then indexes its
-// arrays with it: move it back onto the screen straight away. After a resize
-// it goes where the text it was saved on went.
-void Terminal::Impl::restore_cursor(size_t i) {
-  feed_to(i + 1);
-  if (saved_moved) {
-    move_cursor(std::clamp(saved_at.y, 0, screen.rows() - 1), std::clamp(saved_at.x, 0, screen.cols() - 1));
-    return;
-  }
-  VTermPos pos;
-  vterm_state_get_cursorpos(state, &pos);
-  if (pos.row < screen.rows() && pos.col < screen.cols()) return;
-  move_cursor(std::min(pos.row, screen.rows() - 1), std::min(pos.col, screen.cols() - 1));
-}
-
-void Terminal::Impl::save_cursor() {
-  saved_at = {screen.cursor().x, screen.cursor().y, false};
-  saved_on_primary = !screen.modes().alternate_screen;
-  saved_moved = false;
-}
-
 // Our screen is resized before libvterm (Impl::resize), which then gets its
 // cursor from ours.
 int Terminal::Impl::on_resize(int, int, VTermPos*, void* user) {

@@ -12,7 +12,7 @@
 namespace roam {
 
 // The network protocol's version; both ends must speak the same.
-inline constexpr uint8_t protocol_version = 1;
+inline constexpr uint8_t protocol_version = 2;  // 2: pens carry an underline colour
 
 struct Instruction {
   uint64_t old_num = 0;

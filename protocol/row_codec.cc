@@ -15,16 +15,19 @@ constexpr int min_repeat = 3;
 
 constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
-bool same_pen(const Cell& a, const Cell& b) { return a.fg == b.fg && a.bg == b.bg && a.attrs == b.attrs; }
+bool same_pen(const Cell& a, const Cell& b) {
+  return a.fg == b.fg && a.bg == b.bg && a.attrs == b.attrs && a.ul == b.ul;
+}
 
 // Colour kinds fit two bits.
 void put_color(RowOut& out, Color c) { out.varint(uint64_t{c.value()} << 2 | c.kind()); }
 
 void put_pen(RowOut& out, const Cell& c) {
-  const bool fg = c.fg != Color::none(), bg = c.bg != Color::none();
-  out.varint(uint64_t{c.attrs} << 2 | uint64_t{fg} << 1 | uint64_t{bg});
+  const bool fg = c.fg != Color::none(), bg = c.bg != Color::none(), ul = c.ul != Color::none();
+  out.varint(uint64_t{c.attrs} << 3 | uint64_t{ul} << 2 | uint64_t{fg} << 1 | uint64_t{bg});
   if (fg) put_color(out, c.fg);
   if (bg) put_color(out, c.bg);
+  if (ul) put_color(out, c.ul);
 }
 
 // How many cells the text item at x covers: a wide character with its tail is one.
@@ -47,9 +50,9 @@ void put_item(RowOut& out, const Cell& c, int cells) {
   }
 }
 
-Color read_color(wire::Reader& r, bool& ok) {
+// Every two-bit kind is one.
+Color read_color(wire::Reader& r) {
   const uint64_t code = r.varint_or_zero(uint64_t{0xffffff} << 2 | 3);
-  if ((code & 3) > Color::rgb) ok = false;
   return Color{static_cast<uint32_t>((code & 3) << 24 | code >> 2)};
 }
 
@@ -110,13 +113,13 @@ Result<void> read_row(wire::Reader& r, int cols, Row& row) {
   Cell* c = row.cells.data();
   for (size_t x = 0; x < n;) {
     const size_t len = r.varint_or_zero(n - x);
-    const uint64_t pen = r.varint_or_zero(uint64_t{0xffff} << 2 | 3);
-    bool ok = len > 0;
-    const Color fg = pen & 2 ? read_color(r, ok) : Color::none();
-    const Color bg = pen & 1 ? read_color(r, ok) : Color::none();
+    const uint64_t pen = r.varint_or_zero(uint64_t{0xffff} << 3 | 7);
+    const Color fg = pen & 2 ? read_color(r) : Color::none();
+    const Color bg = pen & 1 ? read_color(r) : Color::none();
+    const Color ul = pen & 4 ? read_color(r) : Color::none();
     if (!r.ok()) return r.finish();
-    if (!ok) return fail(Errc::malformed);
-    for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 2)});
+    if (len == 0) return fail(Errc::malformed);
+    for (size_t end = x + len; x < end; ++x) c[x].set_pen({fg, bg, static_cast<uint16_t>(pen >> 3), ul});
   }
   for (size_t x = 0; x < n;) {
     uint64_t code = r.varint_or_zero(), count = 1;

@@ -12,8 +12,9 @@
 // and, if the row has marks, varint count, then per marked column: varint
 // column (the first as it is, later ones as the gap after the previous one),
 // varint count, the codepoints.
-// A pen is varint (attrs << 2 | has fg << 1 | has bg), then the colours it
-// has (those that are not the default), each varint (value << 2 | kind).
+// A pen is varint (attrs << 3 | has underline colour << 2 | has fg << 1 |
+// has bg), then the colours it has (those that are not the default: fg, bg,
+// underline), each varint (value << 2 | kind).
 #pragma once
 
 #include <cstddef>

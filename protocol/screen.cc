@@ -241,13 +241,13 @@ void Screen::put_any(int x, int y, const uint32_t* chars, int width, const Pen& 
   Row& row = edit(l);
   Cell* c = row.cells.data();
   bool changed = false;
-  const Cell head{chars[0], pen.fg, pen.bg, pen.attrs, static_cast<uint8_t>(width)};
+  const Cell head{chars[0], pen.fg, pen.bg, pen.attrs, static_cast<uint8_t>(width), pen.ul};
   if (c[x] != head) {
     c[x] = head;
     changed = true;
   }
   if (width == 2) {
-    const Cell tail{Cell::wide_tail, pen.fg, pen.bg, pen.attrs, 1};
+    const Cell tail{Cell::wide_tail, pen.fg, pen.bg, pen.attrs, 1, pen.ul};
     if (c[x + 1] != tail) {
       c[x + 1] = tail;
       changed = true;

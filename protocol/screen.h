@@ -97,7 +97,7 @@ class Screen {
       Line& l = line(y);
       const Cell& c = l.row->cells[x];
       if (c.width == 1 && c.ch != Cell::wide_tail && l.row->marks.empty()) {
-        const Cell cell{chars[0], pen.fg, pen.bg, pen.attrs, 1};
+        const Cell cell{chars[0], pen.fg, pen.bg, pen.attrs, 1, pen.ul};
         if (c != cell) {
           edit(l).cells[x] = cell;
           touch(l);

@@ -15,33 +15,53 @@ int csi_args(std::string_view seq) {
   return 1 + static_cast<int>(std::count_if(seq.begin(), seq.end(), [](char c) { return c == ';' || c == ':'; }));
 }
 
+void append_rgb(uint32_t v, char sep, std::string& out) {
+  append_decimal(v >> 16, out);
+  out += sep;
+  append_decimal((v >> 8) & 0xff, out);
+  out += sep;
+  append_decimal(v & 0xff, out);
+}
+
+// A colour as the program set it: 30-37/90-97 for the 16 colours of SGR's
+// own, 38;5;N for the palette's.
 void append_color(Color c, unsigned base, std::string& out) {
+  const uint32_t i = c.value();
   switch (c.kind()) {
     case Color::default_color: append_decimal(base + 9, out); break;
-    case Color::indexed: {
-      const uint32_t i = c.value();
-      if (i < 8) {
-        append_decimal(base + i, out);
-      } else if (i < 16) {
-        append_decimal(base + 60 + (i - 8), out);
-      } else {
-        append_decimal(base + 8, out);
-        out += ";5;";
-        append_decimal(i, out);
+    case Color::indexed:
+      if (i < 16) {
+        append_decimal(i < 8 ? base + i : base + 60 + (i - 8), out);
+        break;
       }
+      [[fallthrough]];
+    case Color::palette:
+      append_decimal(base + 8, out);
+      out += ";5;";
+      append_decimal(i, out);
       break;
-    }
-    case Color::rgb: {
-      const uint32_t v = c.value();
+    case Color::rgb:
       append_decimal(base + 8, out);
       out += ";2;";
-      append_decimal(v >> 16, out);
-      out += ';';
-      append_decimal((v >> 8) & 0xff, out);
-      out += ';';
-      append_decimal(v & 0xff, out);
+      append_rgb(i, ';', out);
       break;
-    }
+  }
+}
+
+// The underline colour, in the colon forms: a terminal that does not know
+// SGR 58 skips them whole, where it would take 58;5;N's 5 for blink.
+void append_underline_color(Color c, std::string& out) {
+  switch (c.kind()) {
+    case Color::default_color: out += "59"; break;
+    case Color::indexed:
+    case Color::palette:
+      out += "58:5:";
+      append_decimal(c.value(), out);
+      break;
+    case Color::rgb:
+      out += "58:2::";
+      append_rgb(c.value(), ':', out);
+      break;
   }
 }
 
@@ -65,7 +85,7 @@ void append_params(const Pen& from, const Pen& to, std::string& out) {
   };
   flag(attr_italic, "3", "23");
   if ((a ^ b) & attr_underline_mask) {
-    static constexpr std::string_view underline[] = {"24", "4", "4:2", "4:3"};
+    static constexpr std::string_view underline[] = {"24", "4", "4:2", "4:3", "4:4", "4:5", "4", "4"};
     param(underline[(b & attr_underline_mask) >> attr_underline_shift]);
   }
   flag(attr_blink, "5", "25");
@@ -79,6 +99,10 @@ void append_params(const Pen& from, const Pen& to, std::string& out) {
   if (from.bg != to.bg) {
     out += ';';
     append_color(to.bg, 40, out);
+  }
+  if (from.ul != to.ul) {
+    out += ';';
+    append_underline_color(to.ul, out);
   }
 }
 
@@ -94,7 +118,7 @@ void append_sequence(std::string_view head, const Pen& from, const Pen& to, std:
   out += 'm';
   if (csi_args(std::string_view(out).substr(start)) <= max_csi_args) return;
   out.resize(start);
-  const Pen attrs{from.fg, from.bg, to.attrs};
+  const Pen attrs{from.fg, from.bg, to.attrs, from.ul};
   append_sequence(head, from, attrs, out);
   append_sequence({}, attrs, to, out);
 }
@@ -118,16 +142,17 @@ void append_sgr(const Pen& pen, std::string& out) { append_sequence("0", Pen{}, 
 void append_row_text(const Row& row, bool ansi, std::string& out) {
   const Pen plain{};
   size_t end = row.cells.size();
-  while (end > 0 && (row.cells[end - 1].ch == 0 || row.cells[end - 1].ch == ' ') && row.cells[end - 1].pen() == plain)
+  while (end > 0 && (row.cells[end - 1].ch == 0 || row.cells[end - 1].ch == ' ') &&
+         row.cells[end - 1].pen().look() == plain)
     --end;
   size_t mark = 0;
   Pen current = plain;
   for (size_t x = 0; x < end; ++x) {
     const Cell& c = row.cells[x];
     if (c.ch == Cell::wide_tail) continue;
-    if (ansi && c.pen() != current) {
-      append_sgr(c.pen(), out);
-      current = c.pen();
+    if (ansi && c.pen().look() != current) {
+      current = c.pen().look();
+      append_sgr(current, out);
     }
     append_utf8(c.ch == 0 ? ' ' : c.ch, out);
     while (mark < row.marks.size() && row.marks[mark].first < x) ++mark;

@@ -90,6 +90,9 @@ TEST_CASE("the pager shows the whole history, pages through it, and gives the li
   REQUIRE(wait_until([&] { return sb.roam({"history", "pg", "--lines", "2"}).out.find("N040") != std::string::npos; }));
   t->pump(300ms);
   CHECK(shows_from(*t, 4956));
+  // What reached the history meanwhile is there without closing the pager.
+  t->type("G");
+  CHECK(t->wait_for([](const TerminalDriver& d) { return d.contains("N039\nN040") && status_has(d, " of "); }));
 
   t->type("q");
   CHECK(t->wait_for([](const TerminalDriver& d) { return d.contains("N039\nN040") && !status_has(d, " of "); }));
@@ -135,6 +138,36 @@ TEST_CASE("search finds a line deep in the history, highlights it, wraps, and sa
   CHECK(t->output().substr(osc, copied.size()) == copied);
   t->type("\x1b");
   CHECK(t->wait_for([](const TerminalDriver& d) { return d.contains("L05000\nrdy>") && !status_has(d, " of "); }));
+}
+
+TEST_CASE("a forward search from the last line wraps to the match at once, marked apart from the other matches") {
+  Sandbox sb;
+  auto t = attach(sb, "wrap");
+  REQUIRE(t->wait_for_text("rdy>"));
+  // The needle on lines 42 and 44 only.
+  t->type("seq -f 'L%05g' 1 5000 | sed \"s/^L0004[24]\\$/& nee\"\"dle-xyz/\"\r");
+  REQUIRE(t->wait_for_text("L05000\nrdy>"));
+  t->settled_text();
+  open_pager(*t);
+  t->type("G/needle-xyz\r");
+  int y = -1;
+  REQUIRE(t->wait_for([&](const TerminalDriver& d) {
+    for (y = 0; y < 23; ++y)
+      if (d.row(y) == "L00042 needle-xyz") return status_has(d, "line 43 of");
+    return false;
+  }, 20s));
+  CHECK(status_has(*t, "search wrapped around"));
+  CHECK(t->cursor().second == y);
+  // The current match is reversed and underlined; the other one reversed only.
+  REQUIRE(t->row(y + 2) == "L00044 needle-xyz");
+  CHECK(t->reverse(7, y));
+  CHECK(t->underlined(7, y));
+  CHECK(t->reverse(7, y + 2));
+  CHECK_FALSE(t->underlined(7, y + 2));
+  t->type("n");
+  CHECK(t->wait_for([](const TerminalDriver& d) { return status_has(d, "line 45 of"); }));
+  CHECK(t->underlined(7, t->cursor().second));
+  CHECK_FALSE(t->underlined(7, t->cursor().second - 2));
 }
 
 TEST_CASE("the pager works the same after detach and re-attach") {

@@ -63,7 +63,7 @@ TEST_CASE("empty and blank rows round trip") {
   check_round_trip({empty, blanks, inner, empty});
 }
 
-TEST_CASE("pens round trip: indexed, 256, truecolor, attributes, coloured blanks") {
+TEST_CASE("pens round trip: indexed, 256, truecolor, attributes, underline colours and styles, coloured blanks") {
   Row row = text_row("red green blue and plain");
   for (size_t i = 0; i < 3; ++i) row.cells[i].fg = Color::index(1);
   for (size_t i = 4; i < 9; ++i) row.cells[i].fg = Color::index(202);
@@ -71,6 +71,9 @@ TEST_CASE("pens round trip: indexed, 256, truecolor, attributes, coloured blanks
     row.cells[i].set_pen(
         {Color::from_rgb(1, 2, 250), Color::from_rgb(255, 255, 0), attr_bold | attr_italic});
   row.cells[15].attrs = attr_strike | 2 << attr_underline_shift;
+  row.cells[16].set_pen({Color::index256(3), Color::index256(12), attr_protected | underline_dashed << attr_underline_shift,
+                         Color::from_rgb(9, 8, 7)});
+  row.cells[17].ul = Color::index(196);  // an underline colour alone
   Row bar = text_row("", cols, {});
   for (size_t i = 50; i < cols; ++i) bar.cells[i].bg = Color::index(4);  // a coloured blank tail
   Row reverse = text_row("status", cols, {Color::none(), Color::none(), attr_reverse});

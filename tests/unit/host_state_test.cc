@@ -313,6 +313,13 @@ TEST_CASE("row content survives the trip exactly") {
   s.put(3, 0, control, 1, {});
   s.put(4, 0, emoji, 2, {Color::from_rgb(255, 255, 255), Color::none(), 2 << roam::attr_underline_shift});
   for (int x = 10; x < 30; x += 2) s.put(x, 0, wide, 2, {});
+  // What issue 16 added to the pen: palette colours below 16, underline
+  // colours and styles, protection.
+  const uint32_t x[] = {'x', 0};
+  s.put(31, 0, x, 1, {Color::index256(3), Color::index256(12), roam::underline_dotted << roam::attr_underline_shift,
+                      Color::index(196)});
+  s.put(32, 0, x, 1, {Color::none(), Color::none(), roam::attr_protected, Color::from_rgb(1, 2, 3)});
+  s.put(33, 0, wide, 2, {Color::none(), Color::none(), 0, Color::index(7)});
   type(s, 40, 0, "========================");
   s.erase({1, 5, 2, 60}, Color::index(4));
   s.set_wrapped(0, true);

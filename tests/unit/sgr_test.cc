@@ -52,6 +52,35 @@ TEST_CASE("no sequence carries more than 16 parameters") {
   CHECK(max_args(change({}, loud)) <= 16);
 }
 
+TEST_CASE("colours as the program set them: 38;5;N below 16 is not 30-37, the underline colour in colon form") {
+  CHECK(sgr({Color::index256(1), Color::index256(9), 0}) == "\x1b[0;38;5;1;48;5;9m");
+  CHECK(sgr({Color::index(1), Color::index(9), 0}) == "\x1b[0;31;101m");
+  CHECK(sgr({{}, {}, underline_single << attr_underline_shift, Color::index(196)}) == "\x1b[0;4;58:5:196m");
+  CHECK(sgr({{}, {}, 0, Color::from_rgb(10, 20, 30)}) == "\x1b[0;58:2::10:20:30m");
+  CHECK(change({{}, {}, 0, Color::index(3)}, {}) == "\x1b[59m");
+  CHECK(change({}, {{}, {}, underline_dotted << attr_underline_shift}) == "\x1b[4:4m");
+  CHECK(change({}, {{}, {}, underline_dashed << attr_underline_shift}) == "\x1b[4:5m");
+}
+
+TEST_CASE("protection is no rendition: it draws nothing") {
+  CHECK(change({}, Pen{{}, {}, attr_protected}.look()) == "\x1b[m");
+  Row row;
+  row.cells.resize(4);
+  row.cells[0].ch = 'a';
+  row.cells[0].attrs = attr_protected;
+  row.cells[1].attrs = attr_protected;
+  std::string out;
+  append_row_text(row, true, out);
+  CHECK(out == "a");
+}
+
+TEST_CASE("every colour at once stays within 16 parameters") {
+  const Pen loud{Color::from_rgb(255, 128, 0), Color::from_rgb(1, 2, 3), attr_bold | underline_curly << attr_underline_shift,
+                 Color::from_rgb(4, 5, 6)};
+  CHECK(max_args(sgr(loud)) <= 16);
+  CHECK(max_args(change({}, loud)) <= 16);
+}
+
 TEST_CASE("row text: wide characters once, marks after their cell, trailing blanks dropped, runs with --ansi") {
   Row row;
   row.cells.resize(8);

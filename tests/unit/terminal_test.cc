@@ -294,7 +294,7 @@ TEST_CASE("SGR: styles and colours") {
     t << "\x1b[38;5;2mu\x1b[48;2;8;2;8mv";
     CHECK(attrs(19) == 0);
     CHECK(attrs(20) == 0);
-    CHECK(cell(t.t, 19, 0).fg == Color::index(2));
+    CHECK(cell(t.t, 19, 0).fg == Color::index256(2));  // 38;5;2, not 32
     CHECK(cell(t.t, 20, 0).bg == Color::from_rgb(8, 2, 8));
   }
   SUBCASE("save and restore cursor bring faint back") {
@@ -458,10 +458,12 @@ TEST_CASE("REP repeats the last character") {
   t << "\r\n\xe4\xb8\xad\x1b[2b";
   CHECK(cell(t.t, 2, 1).ch == 0x4e2d);
   CHECK(cell(t.t, 4, 1).ch == 0x4e2d);
-  SUBCASE("with nothing to repeat, nothing happens") {
+  SUBCASE("with nothing to repeat, nothing happens; a mark alone repeats the space it is drawn on") {
     Term u(10, 3);
-    u << "\x1b[5b\xcc\x81\x1b[5bx";
-    CHECK(text(u.t, 0) == "x");
+    u << "\x1b[5b\xcc\x81\x1b[2bx";
+    CHECK(cell(u.t, 0, 0).ch == 0xa0);
+    CHECK(cell(u.t, 2, 0).ch == 0xa0);
+    CHECK(cell(u.t, 3, 0).ch == 'x');
   }
   SUBCASE("at most a screenful") {
     t << "\x1b[999999999b";
