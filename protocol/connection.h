@@ -30,6 +30,9 @@ struct DropCounters {
   uint64_t unknown_state = 0;    // a diff from a state we do not hold
   uint64_t stale = 0;            // fragments of superseded instructions
   uint64_t bad_version = 0;      // authentic, but in a protocol version we do not speak
+  uint64_t over_limit = 0;       // authentic, but would pass a memory limit (the connection ends)
+  uint64_t evicted_states = 0;   // received states let go to keep within limits::max_received_bytes
+  uint64_t unsolicited = 0;      // history replies to no request of ours, dropped unread
 
   DropCounters& operator+=(const DropCounters& o) {
     auth_failed += o.auth_failed;
@@ -38,6 +41,9 @@ struct DropCounters {
     unknown_state += o.unknown_state;
     stale += o.stale;
     bad_version += o.bad_version;
+    over_limit += o.over_limit;
+    evicted_states += o.evicted_states;
+    unsolicited += o.unsolicited;
     return *this;
   }
 };

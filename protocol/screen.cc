@@ -223,6 +223,18 @@ bool Screen::same_versions(const Screen& o) const {
   return true;
 }
 
+size_t Screen::held_bytes() const {
+  size_t total = 0;
+  for (const Grid* g : {&active_, &hidden_})
+    for (const Line& l : g->lines) {
+      const Row& r = *l.row;
+      size_t bytes = sizeof(Row) + r.cells.capacity() * sizeof(Cell);
+      for (const auto& m : r.marks) bytes += sizeof m + m.second.capacity() * sizeof(char32_t);
+      total += bytes / static_cast<size_t>(std::max<long>(1, l.row.use_count()));
+    }
+  return total;
+}
+
 Screen::Screen(int cols, int rows)
     : cols_(std::clamp(cols, 1, max_cols)), rows_(std::clamp(rows, 1, max_rows)), active_(make_grid()) {}
 
