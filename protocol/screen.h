@@ -148,8 +148,8 @@ class Screen {
 
   const std::string& title() const { return title_; }
   const std::string& icon_name() const { return icon_name_; }
-  // Control characters (C0, DEL, C1) are dropped and the text cut to
-  // max_title bytes.
+  // Only printable text is kept (append_printable: no C0, DEL or C1, raw
+  // or encoded), cut to max_title bytes.
   void set_title(std::string_view title);
   void set_icon_name(std::string_view name);
 
