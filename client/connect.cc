@@ -312,6 +312,7 @@ class Client {
       refused_ += refused;
       refused_at_ = now;
     }
+    if (typing) transport_.urgent();
     if (feed() == keys.size() && typing)
       predictor_.keys(keys, transport_.local().end(), transport_.remote().screen, now);
   }

@@ -46,8 +46,7 @@ Row scrollback_marker(uint64_t skipped, bool earlier) {
 }
 
 void append_wrapped(const Row& row, int cols, std::vector<Row>& out) {
-  size_t n = row.cells.size();
-  while (n > 0 && row.cells[n - 1] == Cell{}) --n;
+  const size_t n = used_cells(row);
   const size_t width = static_cast<size_t>(std::max(cols, 2));
   if (n <= width) {
     out.push_back(row);

@@ -21,12 +21,6 @@ std::string utf8(const std::u32string& s) {
   return out;
 }
 
-bool blank_row(const Row& r) {
-  return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), [](const Cell& c) {
-           return (c.ch == 0 || c.ch == ' ') && c.bg == Color::none() && c.attrs == 0;
-         });
-}
-
 void put_text(Row& row, int x, std::string_view text, uint16_t attrs) {
   for (size_t i = 0; i < text.size() && x < static_cast<int>(row.cells.size());)
     row.cells[static_cast<size_t>(x++)] = Cell{static_cast<uint32_t>(next_utf8(text, i)), {}, {}, attrs, 1};
@@ -46,7 +40,7 @@ Pager::Pager(const Screen& screen, uint64_t begin, uint64_t end, int cols, int r
   // The screen's rows down to the cursor or the last that is not blank.
   int last = screen.cursor().y;
   for (int y = screen.rows() - 1; y > last; --y)
-    if (!blank_row(screen.row(y))) {
+    if (!looks_blank(screen.row(y))) {
       last = y;
       break;
     }

@@ -2,6 +2,7 @@
 // server's terminal (mux), its history, the wire diffs and the client's copy.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -71,5 +72,22 @@ struct Row {
   bool wrapped = false;  // the line continues on the next row (soft wrap)
   friend bool operator==(const Row&, const Row&) = default;
 };
+
+// Shows nothing: a space or a never-written cell in the default pen (what
+// EL leaves behind).
+inline bool looks_blank(const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; }
+inline bool looks_blank(const Row& r) {
+  for (const Cell& c : r.cells)
+    if (!looks_blank(c)) return false;
+  return r.marks.empty();
+}
+
+// The cells before the trailing never-written default ones, which every
+// encoding of a row leaves implied.
+inline size_t used_cells(const Row& r) {
+  size_t n = r.cells.size();
+  while (n > 0 && r.cells[n - 1] == Cell{}) --n;
+  return n;
+}
 
 }  // namespace roam

@@ -51,8 +51,17 @@ Result<void> Connection::send(const Instruction& instruction, uint64_t now, cons
   compressor_.pack(plain_, packed_);
   if (auto split = fragmenter_.split(packed_, max_datagram_payload, fragments_); !split) {
     ++unsendable_;
+    fragments_.clear();  // they viewed the previous packed bytes
     return fail(split.error());
   }
+  return seal_fragments(now, emit);
+}
+
+size_t Connection::resend_last(uint64_t now, const Emit& emit) {
+  return seal_fragments(now, emit) ? fragments_.size() : 0;
+}
+
+Result<void> Connection::seal_fragments(uint64_t now, const Emit& emit) {
   const uint16_t reply = timestamp_reply(now);
   for (const Fragment& f : fragments_) {
     fragment_.clear();
@@ -77,14 +86,17 @@ Result<Connection::Arrival> Connection::receive(std::span<const uint8_t> datagra
     return fail(opened.error());
   }
   last_heard_ = now;
+  loss_.arrived(opened->seq);
   Arrival arrival{opened->seq, nullptr};
   if (opened->timestamp_reply != 0xffff)
     rtt_.sample(static_cast<double>(static_cast<uint16_t>(ts16(now) - opened->timestamp_reply)));
   peer_timestamp_ = opened->timestamp;
   peer_timestamp_at_ = now;
   const uint64_t stale_before = reassembler_.stale_dropped();
+  const uint64_t duplicate_before = reassembler_.duplicates_dropped();
   auto complete = reassembler_.add(opened->payload);
   drops_.stale += reassembler_.stale_dropped() - stale_before;
+  drops_.duplicate += reassembler_.duplicates_dropped() - duplicate_before;
   if (!complete) {
     ++drops_.malformed;
     return fail(complete.error());

@@ -16,6 +16,7 @@
 #include "protocol/datagram.h"
 #include "protocol/fragment.h"
 #include "protocol/instruction.h"
+#include "protocol/loss_meter.h"
 #include "protocol/result.h"
 
 namespace roam {
@@ -30,6 +31,10 @@ struct DropCounters {
   uint64_t unknown_state = 0;    // a diff from a state we do not hold
   uint64_t stale = 0;            // fragments of superseded instructions
   uint64_t bad_version = 0;      // authentic, but in a protocol version we do not speak
+  // Not a fault: copies of an instruction we already completed (the peer's
+  // redundant copies, the network's duplicates), kept apart so that the
+  // counters above stay about what went wrong.
+  uint64_t duplicate = 0;
   uint64_t over_limit = 0;       // authentic, but would pass a memory limit (the connection ends)
   uint64_t evicted_states = 0;   // received states let go to keep within limits::max_received_bytes
   uint64_t unsolicited = 0;      // history replies to no request of ours, dropped unread
@@ -41,6 +46,7 @@ struct DropCounters {
     unknown_state += o.unknown_state;
     stale += o.stale;
     bad_version += o.bad_version;
+    duplicate += o.duplicate;
     over_limit += o.over_limit;
     evicted_states += o.evicted_states;
     unsolicited += o.unsolicited;
@@ -71,6 +77,13 @@ class Connection {
   // Fails (and counts it) only for an instruction over the size limit,
   // which the states are built never to make.
   Result<void> send(const Instruction& instruction, uint64_t now, const Emit& emit);
+  // Sends the last instruction again, the same fragments under the same
+  // instruction id (the peer drops the copy it already has before decoding
+  // it), sealed anew: a fresh sequence number and timestamp, and the peer's
+  // timestamp echoed only if this one carries it first, so that every RTT
+  // sample comes from a datagram whose send time is known. Returns the
+  // datagrams sent (none after a send that failed).
+  size_t resend_last(uint64_t now, const Emit& emit);
 
   struct Arrival {
     uint64_t seq;                            // authentic datagram's sequence number
@@ -81,6 +94,8 @@ class Connection {
   Result<Arrival> receive(std::span<const uint8_t> datagram, uint64_t now);
 
   const RttEstimator& rtt() const { return rtt_; }
+  // The loss of the datagrams the peer sends us.
+  double loss() const { return loss_.loss(); }
   DropCounters& drops() { return drops_; }
   const DropCounters& drops() const { return drops_; }
   uint64_t last_heard() const { return last_heard_; }
@@ -93,12 +108,14 @@ class Connection {
 
  private:
   uint16_t timestamp_reply(uint64_t now) const;
+  Result<void> seal_fragments(uint64_t now, const Emit& emit);
 
   DatagramCodec codec_;
   Compressor compressor_;
   Fragmenter fragmenter_;
   Reassembler reassembler_;
   RttEstimator rtt_;
+  LossMeter loss_;
   DropCounters drops_;
   std::vector<uint8_t> plain_, packed_, fragment_, unpacked_;
   std::vector<Fragment> fragments_;

@@ -70,7 +70,7 @@ Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
   auto f = decode_fragment(encoded);
   if (!f) return fail(f.error());
   if (any_completed_ && f->instruction_id <= newest_completed_) {
-    ++stale_dropped_;
+    ++(f->instruction_id == newest_completed_ ? duplicates_dropped_ : stale_dropped_);
     return false;
   }
   if (std::all_of(partials_.begin(), partials_.end(),
@@ -90,7 +90,10 @@ Result<bool> Reassembler::add(std::span<const uint8_t> encoded) {
     p.have.resize(f->index + 1u, false);
     if (p.parts.size() < p.have.size()) p.parts.resize(p.have.size());
   }
-  if (p.have[f->index]) return false;  // a duplicate
+  if (p.have[f->index]) {
+    ++duplicates_dropped_;
+    return false;
+  }
   if (p.bytes + f->payload.size() > max_instruction_size) return fail(Errc::too_large);
   p.have[f->index] = true;
   p.parts[f->index].assign(f->payload.begin(), f->payload.end());

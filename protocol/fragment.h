@@ -47,6 +47,8 @@ class Reassembler {
   std::span<const uint8_t> completed() const { return completed_; }
 
   uint64_t stale_dropped() const { return stale_dropped_; }
+  // Fragments of the newest completed instruction again: copies, not stale.
+  uint64_t duplicates_dropped() const { return duplicates_dropped_; }
 
  private:
   // Slots keep their buffers when an instruction completes or is dropped,
@@ -70,6 +72,7 @@ class Reassembler {
   uint64_t newest_completed_ = 0;
   bool any_completed_ = false;
   uint64_t stale_dropped_ = 0;
+  uint64_t duplicates_dropped_ = 0;
 };
 
 }  // namespace roam

@@ -306,7 +306,7 @@ Result<void> read_replies(Reader& r, HostState& state) {
       for (Row& row : reply.rows) {
         if (auto done = read_row(r, Screen::max_cols, row); !done) return done;
         // As push_reply keeps them, so a state read equals the state sent.
-        while (!row.cells.empty() && row.cells.back() == Cell{}) row.cells.pop_back();
+        row.cells.resize(used_cells(row));
         cells += row.cells.size();
         if (cells > max_reply_cells) return fail(Errc::too_large);
       }
@@ -504,7 +504,7 @@ void HostState::diff_from(const HostState& old, std::vector<uint8_t>& out) const
 void HostState::push_reply(HistoryReply reply) {
   // As the client will see them: trailing default cells are not sent.
   for (Row& row : reply.rows)
-    while (!row.cells.empty() && row.cells.back() == Cell{}) row.cells.pop_back();
+    row.cells.resize(used_cells(row));
   replies.push_back(std::move(reply));
   ++replies_end;
 }

@@ -57,8 +57,7 @@ Color read_color(wire::Reader& r, bool& ok) {
 
 void put_row(RowOut& out, const Row& row) {
   const Cell* c = row.cells.data();
-  int n = static_cast<int>(row.cells.size());
-  while (n > 0 && c[n - 1] == Cell{}) --n;
+  const int n = static_cast<int>(used_cells(row));
   out.varint(static_cast<uint64_t>(n) << 2 | uint64_t{row.wrapped} << 1 | uint64_t{!row.marks.empty()});
   for (int x = 0; x < n;) {
     int end = x + 1;

@@ -11,9 +11,7 @@ namespace {
 
 using Mark = std::pair<uint16_t, std::u32string>;
 
-bool is_blank(const Row& r) {
-  return r.marks.empty() && std::all_of(r.cells.begin(), r.cells.end(), [](const Cell& c) { return c == Cell{}; });
-}
+bool is_blank(const Row& r) { return r.marks.empty() && used_cells(r) == 0; }
 
 template <class Marks>
 auto first_mark_at_or_after(Marks& marks, int x) {

@@ -15,6 +15,7 @@
 
 #include "protocol/connection.h"
 #include "protocol/limits.h"
+#include "protocol/redundancy.h"
 #include "protocol/slots.h"
 
 namespace roam {
@@ -24,6 +25,12 @@ inline constexpr uint64_t ack_delay = 100;       // delayed acknowledgement
 inline constexpr uint64_t heartbeat = 3000;      // something is sent at least this often
 inline constexpr size_t max_sent_states = 32;
 inline constexpr size_t max_received_states = 16;
+// After a new remote state, how long the next frame counts as its echo
+// (beyond one frame interval): the program's answer takes a moment.
+inline constexpr uint64_t echo_window = 50;
+// ... and how long after it a second frame may still be its echo (but not
+// the echo acknowledgement, 50 ms later).
+inline constexpr uint64_t echo_followup = 20;
 }  // namespace transport_timing
 
 template <class Local, class Remote>
@@ -31,7 +38,7 @@ class Transport {
  public:
   Transport(const crypto::Key& key, ConnId conn_id, crypto::Direction outgoing)
       : connection_(key, conn_id, outgoing) {
-    sent_.push_back() = {0, 0, current_};
+    sent_.push_back() = {0, 0, false, current_};
     received_.push_back() = {0, Remote{}};
   }
 
@@ -70,14 +77,24 @@ class Transport {
   // Sends whatever is due now; returns when it next needs to run.
   uint64_t tick(uint64_t now, const Emit& emit) {
     using namespace transport_timing;
+    redundancy_.update(connection_.loss());
     const size_t assumed = assumed_receiver_state(now);
     const bool dirty = !same(current_, sent_[assumed].state);
     const uint64_t interval = connection_.rtt().send_interval();
     // Pacing counts frames only: an ack or heartbeat just sent must not
-    // hold back the next keystroke's echo.
-    if (dirty && (hurry_ || now >= last_state_send_ + interval)) {
+    // hold back the next keystroke's echo. A small urgent state (a
+    // keystroke, its echo) is not paced: one small frame early costs
+    // nothing; a large one is bulk after all and waits its turn.
+    const bool paced = hurry_ || now >= last_state_send_ + interval;
+    if (dirty && !paced && is_urgent(now) && !small(assumed)) {
+      urgent_ = false;
+      echo_frames_ = 0;
+    }
+    if (dirty && (paced || is_urgent(now))) {
       send_state(assumed, now, emit);
       hurry_ = false;
+    } else if (copies_left_ > 0 && now >= copy_at_) {
+      send_copy(now, emit);
     } else if ((ack_due_ && now >= *ack_due_) || now >= last_send_ + heartbeat) {
       send_ack(now, emit);
     }
@@ -90,6 +107,11 @@ class Transport {
   // The next tick sends the state without waiting for the frame interval:
   // for a one-off change someone is waiting for (the pager's page).
   void hurry() { hurry_ = true; }
+  // The next state is urgent (someone typed): on a lossy link it is sent
+  // more than once (redundancy.h). A state sent soon after a new remote
+  // state (the echo of a keystroke) is urgent without this.
+  void urgent() { urgent_ = true; }
+  const Redundancy& redundancy() const { return redundancy_; }
 
   // Sends the newest state now as a diff from the state the peer
   // acknowledged, which it surely holds: for last words that nobody stays
@@ -108,6 +130,7 @@ class Transport {
   struct Sent {
     uint64_t num;
     uint64_t sent_at;
+    bool urgent;  // small and urgent: its acknowledgement is awaited with less patience
     Local state;
   };
   struct Got {
@@ -130,11 +153,42 @@ class Transport {
   // acknowledged state on was sent recently: after a quiet spell, or once a
   // state is overdue (probably lost, and with it every diff built on it),
   // diffs start again from the acknowledged state, which the peer surely has.
+  // That resends a state typed after a quiet spell every frame interval
+  // until it is acknowledged; with redundancy on, its copies and its own
+  // patience do that job, so the chain starts after the acknowledged state.
   size_t assumed_receiver_state(uint64_t now) const {
-    const uint64_t patience = connection_.rtt().rto() + transport_timing::ack_delay;
     size_t assumed = 0;
-    for (size_t i = 0; i < sent_.size() && now - sent_[i].sent_at < patience; ++i) assumed = i;
+    for (size_t i = redundancy_.active() ? 1 : 0; i < sent_.size() && now - sent_[i].sent_at < patience(sent_[i]); ++i)
+      assumed = i;
     return assumed;
+  }
+
+  // How long a state in flight is trusted to be on its way. An urgent
+  // state on a lossy link is resent on the first sign of loss: its
+  // acknowledgement, promptly sent by the peer, is late.
+  uint64_t patience(const Sent& s) const {
+    const uint64_t usual = connection_.rtt().rto() + transport_timing::ack_delay;
+    if (!s.urgent || !redundancy_.active()) return usual;
+    return std::min(usual, redundancy_.patience(connection_.rtt()));
+  }
+
+  // Whether the state's diff, from the base send_state() would use for an
+  // urgent one, is small.
+  bool small(size_t assumed) {
+    outgoing_.diff.clear();
+    current_.diff_from(sent_[redundancy_.active() ? 0 : assumed].state, outgoing_.diff);
+    return outgoing_.diff.size() <= redundancy::max_urgent_diff;
+  }
+
+  // A state sent now is urgent: someone typed, or it is the first frame
+  // since a new remote state (a keystroke) arrived, or a second one just
+  // after it: the first may only carry what was waiting for the frame
+  // interval, the program's echo comes a moment later.
+  bool is_urgent(uint64_t now) const {
+    using namespace transport_timing;
+    if (urgent_) return true;
+    if (echo_frames_ == 2) return now < echo_from_ + connection_.rtt().send_interval() + echo_window;
+    return echo_frames_ == 1 && now < echo_from_ + echo_followup;
   }
 
   void send_state(size_t assumed, uint64_t now, const Emit& emit) {
@@ -152,14 +206,40 @@ class Transport {
     Sent& target = sent_.back();
     target.sent_at = now;
     Instruction& in = outgoing_;
+    in.diff.clear();
+    // An urgent state goes as a diff from the acknowledged state, so that
+    // every copy and resend alone brings the peer up to date; if that diff
+    // is large, the state is bulk after all.
+    target.urgent = false;
+    if (redundancy_.active() && is_urgent(now)) {
+      current_.diff_from(sent_.front().state, in.diff);
+      target.urgent = in.diff.size() <= redundancy::max_urgent_diff;
+      if (target.urgent) assumed = 0;
+      else in.diff.clear();
+    }
+    if (!target.urgent) current_.diff_from(sent_[assumed].state, in.diff);
     in.old_num = sent_[assumed].num;
     in.new_num = target.num;
     in.ack_num = received_.back().num;
     in.throwaway_num = sent_.front().num;
-    in.diff.clear();
-    current_.diff_from(sent_[assumed].state, in.diff);
     transmit(in, now, emit);
     last_state_send_ = now;
+    urgent_ = false;
+    if (echo_frames_ > 0) --echo_frames_;
+    if (target.urgent) {
+      copies_left_ = redundancy_.copies();
+      copy_at_ = now + Redundancy::spacing(connection_.rtt());
+    }
+  }
+
+  // The last instruction again (it is the newest state: any other send
+  // cancels the copies). Its acknowledgement may lag; one that is due
+  // still goes out.
+  void send_copy(uint64_t now, const Emit& emit) {
+    (void)connection_.resend_last(now, emit);
+    last_send_ = now;
+    --copies_left_;
+    copy_at_ = now + Redundancy::spacing(connection_.rtt());
   }
 
   void send_ack(uint64_t now, const Emit& emit) {
@@ -175,6 +255,7 @@ class Transport {
     (void)connection_.send(in, now, emit);  // a failure is counted there
     last_send_ = now;
     ack_due_.reset();
+    copies_left_ = 0;
   }
 
   bool process(const Instruction& in, uint64_t now, bool& over_limit) {
@@ -190,11 +271,12 @@ class Transport {
         sent_.front().state.forget_acknowledged(base);
       }
     }
+    if (sent_.size() == 1) copies_left_ = 0;  // the peer has it: no more copies
     if (in.diff.empty() && in.old_num == in.new_num) return false;  // an ack or heartbeat
     // Whatever happens below, the peer wants to hear that we have its newest state.
-    if (!ack_due_) ack_due_ = now + transport_timing::ack_delay;
+    if (!ack_due_) ack_due_ = now + redundancy_.ack_delay(transport_timing::ack_delay);
     const bool have = std::any_of(received_.begin(), received_.end(), [&](const Got& g) { return g.num == in.new_num; });
-    if (have) return false;  // a duplicate
+    if (have) return false;  // a resend (our acknowledgement was late or lost)
     auto base = std::find_if(received_.begin(), received_.end(), [&](const Got& g) { return g.num == in.old_num; });
     if (base == received_.end()) {
       ++connection_.drops().unknown_state;
@@ -225,6 +307,10 @@ class Transport {
       over_limit = true;
       ++connection_.drops().over_limit;
       return false;
+    }
+    if (newest) {
+      echo_from_ = now;
+      echo_frames_ = 2;
     }
     return newest;
   }
@@ -260,9 +346,10 @@ class Transport {
     if (ack_due_) next = std::min(next, *ack_due_);
     const size_t assumed = assumed_receiver_state(now);
     if (!same(current_, sent_[assumed].state))
-      next = std::min(next, hurry_ ? now : last_state_send_ + connection_.rtt().send_interval());
+      next = std::min(next, hurry_ || is_urgent(now) ? now : last_state_send_ + connection_.rtt().send_interval());
     // When an unacknowledged state becomes overdue, tick() resends.
-    if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + connection_.rtt().rto() + ack_delay);
+    if (assumed > 0) next = std::min(next, sent_[assumed].sent_at + patience(sent_[assumed]));
+    if (copies_left_ > 0) next = std::min(next, copy_at_);
     return std::max(next, now);
   }
 
@@ -275,6 +362,12 @@ class Transport {
   uint64_t last_state_send_ = 0;  // a new or resent state: for pacing
   std::optional<uint64_t> ack_due_;
   bool hurry_ = false;
+  Redundancy redundancy_;
+  bool urgent_ = false;
+  uint64_t echo_from_ = 0;  // a new remote state arrived: the next frames hold its echo
+  int echo_frames_ = 0;
+  int copies_left_ = 0;           // of the newest state, the last instruction sent
+  uint64_t copy_at_ = 0;
 };
 
 }  // namespace roam

@@ -134,6 +134,7 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
           {"dropped_stale", d.stale},
           {"dropped_version", d.bad_version},
           {"dropped_over_limit", d.over_limit},
+          {"duplicates", d.duplicate},
           {"dropped_unroutable", unroutable_},
           {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0},
           {"history_line_requests", history_line_requests_},

@@ -15,12 +15,8 @@ constexpr uint64_t rows_per_read = 512;
 // Trailing blank rows (the cursor's empty line included) are not part of a
 // transcript.
 std::vector<Row> transcript_rows(const Screen& screen) {
-  auto blank = [](const Row& r) {
-    return std::all_of(r.cells.begin(), r.cells.end(),
-                       [](const Cell& c) { return (c.ch == 0 || c.ch == ' ') && c.pen() == Pen{}; });
-  };
   int end = screen.rows();
-  while (end > 0 && blank(screen.row(end - 1))) --end;
+  while (end > 0 && looks_blank(screen.row(end - 1))) --end;
   std::vector<Row> rows;
   for (int y = 0; y < end; ++y) rows.push_back(screen.row(y));
   return rows;

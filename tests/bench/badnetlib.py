@@ -24,9 +24,11 @@ class ImpairRelay:
         self.port_file = os.path.join(work, f"relay-{tag}.port")
         self.control = os.path.join(work, f"relay-{tag}.sock")
         self.stats_file = os.path.join(work, f"relay-{tag}.json")
+        self.trace_file = os.path.join(work, f"relay-{tag}.trace")
         self.log = open(os.path.join(work, f"relay-{tag}.log"), "w")
         argv = [self.bin, "--server", f"127.0.0.1:{server_port}", "--port-file", self.port_file,
-                "--control", self.control, "--stats", self.stats_file, *map(str, args)]
+                "--control", self.control, "--stats", self.stats_file, "--trace", self.trace_file,
+                *map(str, args)]
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         B.cleanups.append(self.close)
         B.wait_for(lambda: os.path.exists(self.port_file) and open(self.port_file).read().strip()
@@ -55,6 +57,16 @@ class ImpairRelay:
     def stats(self):
         import json
         return json.loads(self.ctl("stats"))
+
+    def trace(self):
+        """The datagrams the relay saw, after close(): (perf_counter seconds,
+        "up"/"down", bytes, copies delivered; 0 = dropped), in order."""
+        out = []
+        with open(self.trace_file) as f:
+            for line in f:
+                t, d, n, c = line.split()
+                out.append((float(t), d, int(n), int(c)))
+        return out
 
     def close(self):
         if self.p.poll() is None:

@@ -3,7 +3,7 @@
 // terminal's screen, the diff, the datagram) and taken in by the client's
 // (receive: reassembly, the diff applied to a copy of the state it holds).
 // Prints allocations and nanoseconds per tick and per receive for 80x24 and
-// 200x60, over a fake clock and an in-memory channel with acknowledgements
+// 200x60, then the time of a full-repaint diff, over a fake clock and an in-memory channel with acknowledgements
 // flowing back, so the transports run as they do on a quiet link.
 //
 //   frame_perftest [frames]
@@ -115,6 +115,28 @@ Figures measure(int cols, int rows, int frames) {
   return f;
 }
 
+// A full repaint (a new client, a resize) of a screen of text: the diff's
+// worst case, which used to be a wall-clock bound in the unit tests.
+double repaint_us(int cols, int rows) {
+  HostState full;
+  full.screen.resize(cols, rows);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols - 2; ++x) {
+      const uint32_t ch[2] = {static_cast<uint32_t>(x % 6 == 5 ? ' ' : 'a' + (x * 7 + y) % 26), 0};
+      full.screen.put(x, y, ch, 1, {});
+    }
+  HostState fresh;
+  std::vector<uint8_t> out;
+  full.diff_from(fresh, out);
+  const int rounds = 2000;
+  const auto start = Clock::now();
+  for (int i = 0; i < rounds; ++i) {
+    out.clear();
+    full.diff_from(fresh, out);
+  }
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / rounds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,4 +149,6 @@ int main(int argc, char** argv) {
     fmt::print("{:>8}  {:>14.1f} {:>12.0f}  {:>16.1f} {:>14.0f}\n", fmt::format("{}x{}", c, r), f.tick_allocs,
                f.tick_ns, f.receive_allocs, f.receive_ns);
   }
+  for (auto [c, r] : {std::pair{80, 24}, std::pair{200, 60}})
+    fmt::print("full repaint diff {}x{}: {:.1f} us\n", c, r, repaint_us(c, r));
 }

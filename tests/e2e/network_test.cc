@@ -24,12 +24,12 @@ struct Link {
   std::unique_ptr<TerminalDriver> client;
 
   Link(const std::string& session, std::vector<std::string> link_options,
-       std::vector<std::string> command = {"/bin/sh"})
+       std::vector<std::string> command = {"/bin/sh"}, std::vector<std::string> client_options = {})
       : name(session) {
     const auto c = sb.attach_line(session, std::move(command));
     REQUIRE(c.has_value());
     relay = std::make_unique<RelayProcess>(sb.dir(), c->port, std::move(link_options));
-    client = connect_client(*c, relay->port());
+    client = connect_client(*c, relay->port(), std::move(client_options));
   }
 
   // Everything the session ever printed (history and screen).
@@ -63,6 +63,30 @@ TEST_CASE("with 30% loss each way the screen and the history are complete") {
   std::string all;
   for (int i = 1; i <= 100; ++i) all += (i < 10 ? "line00" : i < 100 ? "line0" : "line") + std::to_string(i) + "\n";
   CHECK(contains(h, all));
+}
+
+TEST_CASE("attack: 29% loss each way at 100 ms RTT: a typed key echoes in about one round trip, not a timeout") {
+  Link l("lossy-typing", {"--loss", "0.29", "--seed", "21", "--delay", "50"}, {"/bin/sh"}, {"--predict=never"});
+  REQUIRE(l.client->wait_for_text("rdy>"));
+  // Each key waits for its echo; the first ones let both ends measure the loss.
+  std::string line = "rdy>";
+  auto type_and_time = [&](char c) {
+    line += c;
+    const auto t0 = std::chrono::steady_clock::now();
+    l.client->type(std::string(1, c));
+    REQUIRE(l.client->wait_for_text(line, 30s));
+    return std::chrono::steady_clock::now() - t0;
+  };
+  for (int i = 0; i < 15; ++i) type_and_time('a' + static_cast<char>(i));
+  int fast = 0;
+  const int keys = 40;
+  for (int i = 0; i < keys; ++i)
+    if (type_and_time('a' + static_cast<char>(i % 26)) <= 160ms) ++fast;
+  // Without redundancy only the keys whose keystroke and echo both get
+  // through at the first try, (1 - 0.29)^2 = 50%, echo within a round trip
+  // plus 60 ms; with it, all but the ~5% whose every copy one way was lost.
+  CAPTURE(fast);
+  CHECK(fast >= keys * 8 / 10);
 }
 
 TEST_CASE("after the client's address changes the next keystroke's echo arrives") {

@@ -50,6 +50,10 @@ from its upstream socket and sends the server's replies back to the client
   --port-file PATH       write the bound listen port there once listening
   --stats PATH           write counters as JSON there: every 100 ms while they
                          change, on SIGUSR1, on the `stats` command and at exit
+  --trace PATH           write one line per datagram submitted: "SECONDS DIR
+                         BYTES COPIES" (CLOCK_MONOTONIC seconds, the clock of
+                         Python's time.perf_counter; DIR up or down; COPIES 0
+                         when the link dropped it), flushed at exit
   --control PATH         unix stream socket taking ACTIONs, one per line; each
                          gets a one-line reply ("ok ..." or "error: ...")
   --schedule "T:ACTION;T:ACTION..."
@@ -189,7 +193,7 @@ struct Options {
   std::string server;
   std::uint64_t seed = 1;
   LinkParams up, down;
-  std::string schedule, control, stats, port_file;
+  std::string schedule, control, stats, port_file, trace;
   bool verbose = false;
 };
 
@@ -243,6 +247,7 @@ class Relay {
   void flush(Dir d);
   void send_to_server(const uv_udp_t* from, const std::vector<std::uint8_t>& data);
   void mark_dirty() { dirty_ = true; }
+  void trace(Dir d, std::size_t bytes, int copies);
   void write_stats();
   void shutdown();
   void on_control_connection();
@@ -274,6 +279,7 @@ class Relay {
   std::uint64_t replay_source_received_ = 0, commands_ = 0;
   int upstream_port_ = 0, listen_port_ = 0;
   std::vector<char> recv_buffer_ = std::vector<char>(65536);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_{nullptr, &std::fclose};
 
   UvHandle<uv_udp_t> listen_, upstream_, replay_source_;
   UvHandle<uv_timer_t> up_timer_, down_timer_, schedule_timer_, stats_timer_;
@@ -306,6 +312,10 @@ Relay::Relay(uv_loop_t* loop, const Options& options)
       garbage_rng_(options.seed * 3 + 3) {
   server_addr_ = resolve(options.server);
   schedule_ = parse_schedule(options.schedule);
+  if (!options.trace.empty()) {
+    trace_.reset(std::fopen(options.trace.c_str(), "we"));
+    if (!trace_) throw std::runtime_error(fmt::format("--trace {}: {}", options.trace, std::strerror(errno)));
+  }
   for (const auto& s : schedule_) {
     const auto r = execute(s.action, true);
     if (r.rfind("error", 0) == 0) throw std::runtime_error(fmt::format("schedule action '{}': {}", s.action, r));
@@ -409,15 +419,21 @@ void Relay::on_client(const uv_buf_t* buf, ssize_t nread, const sockaddr* addr) 
   std::vector<std::uint8_t> data(buf->base, buf->base + nread);
   recorded_.push_back(data);
   if (recorded_.size() > max_recorded) recorded_.pop_front();
-  up_.submit(now(), std::move(data));
+  const std::size_t bytes = data.size();
+  trace(Dir::up, bytes, up_.submit(now(), std::move(data)));
   mark_dirty();
   flush(Dir::up);
 }
 
 void Relay::on_server(const uv_buf_t* buf, ssize_t nread) {
-  down_.submit(now(), std::vector<std::uint8_t>(buf->base, buf->base + nread));
+  trace(Dir::down, static_cast<std::size_t>(nread), down_.submit(now(), std::vector<std::uint8_t>(buf->base, buf->base + nread)));
   mark_dirty();
   flush(Dir::down);
+}
+
+void Relay::trace(Dir d, std::size_t bytes, int copies) {
+  if (!trace_) return;
+  fmt::print(trace_.get(), "{:.6f} {} {} {}\n", static_cast<double>(uv_hrtime()) / 1e9, d == Dir::up ? "up" : "down", bytes, copies);
 }
 
 void Relay::send_to_server(const uv_udp_t* from, const std::vector<std::uint8_t>& data) {
@@ -718,6 +734,7 @@ void Relay::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   write_stats();
+  if (trace_) std::fflush(trace_.get());
   conns_.clear();
   for (auto* u : {&listen_, &upstream_, &replay_source_}) u->close();
   for (auto* t : {&up_timer_, &down_timer_, &schedule_timer_, &stats_timer_}) t->close();
@@ -787,6 +804,7 @@ Options parse_args(int argc, char** argv) {
     else if (name == "schedule") o.schedule = value;
     else if (name == "control") o.control = value;
     else if (name == "stats") o.stats = value;
+    else if (name == "trace") o.trace = value;
     else if (name == "port-file") o.port_file = value;
     else {
       std::string param = name, dir = "both";

@@ -4,11 +4,14 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
 #include "protocol/host_state.h"
 #include "protocol/limits.h"
+#include "protocol/loss_meter.h"
+#include "protocol/redundancy.h"
 #include "protocol/user_state.h"
 
 using namespace roam;
@@ -25,9 +28,16 @@ struct Channel {
   // Delivery time -> (to client?, bytes); a multimap keeps same-time order.
   std::multimap<uint64_t, std::pair<bool, std::vector<uint8_t>>> in_flight;
   uint64_t sent = 0;
+  struct Record {
+    uint64_t at;
+    bool to_client;
+    size_t bytes;
+  };
+  std::vector<Record> log;  // every datagram put in, lost ones too
 
   void send(bool to_client, std::span<const uint8_t> d, uint64_t now) {
     ++sent;
+    log.push_back({now, to_client, d.size()});
     std::uniform_real_distribution<double> u(0, 1);
     if (u(rng) < loss) return;
     const int copies = u(rng) < duplicate ? 2 : 1;
@@ -317,4 +327,159 @@ TEST_CASE("received states past the byte budget are let go, oldest first, the ne
   REQUIRE(server.send(in, now, [&](std::span<const uint8_t> d) { client.receive(d, now); }));
   CHECK(client.connection().drops().unknown_state == unknown + 1);
   CHECK(client.remote_num() == 16);
+}
+
+namespace {
+
+// Types a key every `gap` ms for `ms` ms; the server echoes each key it
+// gets, as a shell does (its echo frame is small and urgent), optionally
+// with `extra` after the echo of key number `extra_after`. Returns each
+// echoed key's time from typing to its echo reaching the client.
+std::vector<uint64_t> type_with_echo(Pair& p, uint64_t ms, uint64_t gap, const std::string& extra = {},
+                                     uint64_t extra_after = 0) {
+  std::vector<uint64_t> typed_at, latency;
+  uint64_t echoed = p.server.remote().end();
+  const uint64_t first = p.client.local().end();
+  const uint64_t echo_base = p.client.remote().end() - echoed;
+  const uint64_t until = p.now + ms;
+  p.run(until + 2000, [&] {
+    if (p.now < until && p.now % gap == 0) {
+      p.client.local().push_keys("k");
+      p.client.urgent();
+      typed_at.push_back(p.now);
+    }
+    for (; echoed < p.server.remote().end(); ++echoed) {
+      p.server.local().push_keys("e");
+      if (!extra.empty() && echoed - first == extra_after) p.server.local().push_keys(extra);
+    }
+    while (latency.size() < typed_at.size() && p.client.remote().end() - echo_base > first + latency.size())
+      latency.push_back(p.now - typed_at[latency.size()]);
+  });
+  return latency;
+}
+
+double share_within(const std::vector<uint64_t>& latency, uint64_t ms) {
+  const auto n = std::count_if(latency.begin(), latency.end(), [&](uint64_t l) { return l <= ms; });
+  return static_cast<double>(n) / static_cast<double>(latency.size());
+}
+
+void check_nothing_wrong(const Side& s) {
+  const DropCounters& d = s.connection().drops();
+  CHECK(d.auth_failed == 0);
+  CHECK(d.malformed == 0);
+  CHECK(d.stale == 0);
+}
+
+}  // namespace
+
+TEST_CASE("redundancy: at no measured loss nothing is sent twice") {
+  Pair p;
+  p.net.delay = 50;
+  const auto latency = type_with_echo(p, 20000, 150);
+  REQUIRE(latency.size() >= 130);
+  CHECK_FALSE(p.client.redundancy().active());
+  CHECK_FALSE(p.server.redundancy().active());
+  // Copies share their instruction's id: any that arrived would be counted.
+  CHECK(p.client.connection().drops().duplicate == 0);
+  CHECK(p.server.connection().drops().duplicate == 0);
+  CHECK(share_within(latency, 105) == 1.0);
+}
+
+TEST_CASE("redundancy: under 29% loss each way the echo beats the loss, and the link's measures stay true") {
+  Pair p;
+  p.net.delay = 50;
+  p.net.loss = 0.29;
+  type_with_echo(p, 10000, 150);  // the loss meters warm up
+  CHECK(p.client.redundancy().active());
+  CHECK(p.server.redundancy().active());
+  const auto latency = type_with_echo(p, 30000, 150);
+  REQUIRE(latency.size() == 200);
+  // Without copies only (1 - 0.29)^2 = 50% of the keys and their echoes
+  // would both get through at the first try.
+  CHECK(share_within(latency, 100 + 40) > 0.85);
+  CHECK(share_within(latency, 300) > 0.98);
+  // Copies arrived and were told apart from faults.
+  CHECK(p.client.connection().drops().duplicate > 0);
+  CHECK(p.server.connection().drops().duplicate > 0);
+  check_nothing_wrong(p.client);
+  check_nothing_wrong(p.server);
+  // Every RTT sample is from a datagram whose send time is known: the
+  // copies' spacing does not stretch the estimate.
+  CHECK(p.client.connection().rtt().srtt() == doctest::Approx(100).epsilon(0.08));
+  CHECK(p.server.connection().rtt().srtt() == doctest::Approx(100).epsilon(0.08));
+  CHECK(p.client.connection().loss() == doctest::Approx(0.29).epsilon(0.5));
+
+  SUBCASE("and once the link is clean again, it stops") {
+    p.net.loss = 0;
+    type_with_echo(p, 10000, 150);
+    CHECK_FALSE(p.client.redundancy().active());
+    CHECK_FALSE(p.server.redundancy().active());
+    const uint64_t up = p.server.connection().drops().duplicate, down = p.client.connection().drops().duplicate;
+    const auto clean = type_with_echo(p, 10000, 150);
+    CHECK(share_within(clean, 105) == 1.0);
+    CHECK(p.server.connection().drops().duplicate == up);
+    CHECK(p.client.connection().drops().duplicate == down);
+  }
+}
+
+TEST_CASE("redundancy: a bulk frame is never sent twice, even right after a keystroke on a lossy link") {
+  Pair p;
+  p.net.delay = 50;
+  p.net.loss = 0.29;
+  type_with_echo(p, 10000, 150);
+  REQUIRE(p.server.redundancy().active());
+  // Output that does not compress away: two fragments.
+  std::mt19937 rng(3);
+  std::string bulk(2500, ' ');
+  for (char& c : bulk) c = static_cast<char>('a' + rng() % 26);
+  const size_t from = p.net.log.size();
+  type_with_echo(p, 3000, 150, bulk, 2);
+  REQUIRE(events_text(p.client.remote()).find(bulk) != std::string::npos);
+  // The times the big datagrams left: each sending at least a timeout apart.
+  std::vector<uint64_t> at;
+  for (size_t i = from; i < p.net.log.size(); ++i)
+    if (p.net.log[i].to_client && p.net.log[i].bytes > 600 && (at.empty() || at.back() != p.net.log[i].at))
+      at.push_back(p.net.log[i].at);
+  REQUIRE(!at.empty());
+  for (size_t i = 1; i < at.size(); ++i) CHECK(at[i] - at[i - 1] >= 50);
+}
+
+TEST_CASE("redundancy: one lost datagram does not turn it on, steady loss does, reordering and replays are no loss") {
+  LossMeter m;
+  Redundancy r;
+  uint64_t seq = 0;
+  for (; seq < 100; ++seq) m.arrived(seq);
+  CHECK(m.loss() == 0);
+  m.arrived(++seq);  // one lost
+  r.update(m.loss());
+  CHECK_FALSE(r.active());
+  CHECK(r.copies() == 0);
+  // Reordered: the late one takes its loss back; a replay changes nothing.
+  m.arrived(seq + 2);
+  m.arrived(seq + 1);
+  m.arrived(seq + 1);
+  m.arrived(seq + 2);
+  seq += 2;
+  CHECK(m.loss() < 0.04);
+  // 10% loss: one copy; 30%: two; a clean link again: none.
+  std::mt19937 rng(4);
+  auto feed = [&](double loss, int n) {
+    for (int i = 0; i < n; ++i) {
+      ++seq;
+      if (std::uniform_real_distribution<double>(0, 1)(rng) >= loss) m.arrived(seq);
+      r.update(m.loss());
+    }
+  };
+  feed(0.10, 400);
+  CHECK(r.active());
+  CHECK(r.copies() == 1);
+  feed(0.30, 400);
+  CHECK(r.copies() == 2);
+  feed(0, 200);
+  CHECK_FALSE(r.active());
+  CHECK(r.copies() == 0);
+  // An outage is not loss.
+  const double before = m.loss();
+  m.arrived(seq + 100000);
+  CHECK(m.loss() <= before);
 }
