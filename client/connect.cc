@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -26,6 +27,7 @@
 #include "protocol/base64.h"
 #include "protocol/host_state.h"
 #include "protocol/instruction.h"
+#include "protocol/limits.h"
 #include "protocol/transport.h"
 #include "protocol/user_state.h"
 #include "protocol/uv_handle.h"
@@ -58,6 +60,9 @@ constexpr uint64_t daemon_check_ms = 3'000;
 
 // History lines the client keeps for the pager and the native scrollback.
 constexpr size_t cached_lines = 10'000;
+// History requests awaiting their last answer; the oldest are given up
+// beyond this (a server that never completes them).
+constexpr size_t max_open_requests = 1024;
 
 // For the last words, once the terminal is blocking again; a terminal that
 // is gone cannot be told anything.
@@ -95,7 +100,7 @@ class Client {
                [this](uint64_t from, uint64_t to, bool urgent) {
                  // The pager shows an empty page until these come.
                  if (urgent) transport_.hurry();
-                 return transport_.local().push_history_lines(from, to, urgent);
+                 return asked(transport_.local().push_history_lines(from, to, urgent), HistoryReply::Kind::lines);
                }),
         predictor_(options.predict, options.predict_at_prompts) {
     if (options.native_scrollback) native_.emplace(options.native_scrollback_lines);
@@ -182,10 +187,18 @@ class Client {
       return;
     }
     heard_ = true;
+    if (got.over_limit) {
+      stop(fmt::format("the server sent more than a client holds (a screen over {}x{}, or history replies it "
+                       "never lets go): disconnected",
+                       limits::max_cols, limits::max_rows));
+      return;
+    }
     if (got.new_state) {
       take_replies();
       predict_update();
     }
+    // What was taken (or refused) is freed in every state that holds it.
+    transport_.for_each_remote([&](HostState& s) { s.forget_reply_contents(next_reply_); });
     // A session that ended first keeps its own last line.
     if (transport_.remote().server_stopping && !transport_.remote().exited) {
       stop(Ending::server_stopped);
@@ -195,11 +208,26 @@ class Client {
     service();
   }
 
-  // Hands the server's new answers to history requests to whoever asked.
+  // Notes a history request of ours, so that its answers are taken.
+  uint64_t asked(uint64_t request, HistoryReply::Kind kind) {
+    asked_.emplace(request, kind);
+    if (asked_.size() > max_open_requests) asked_.erase(asked_.begin());
+    return request;
+  }
+
+  // Hands the server's new answers to history requests to whoever asked;
+  // answers to no request of ours are dropped and counted.
   void take_replies() {
     const HostState& state = transport_.remote();
     for (uint64_t id = std::max(next_reply_, state.replies_begin()); id < state.replies_end; ++id) {
       const HistoryReply& reply = state.replies[id - state.replies_begin()];
+      const auto open = asked_.find(reply.request);
+      if (open == asked_.end()) {
+        ++transport_.connection().drops().unsolicited;
+        continue;
+      }
+      // A search's answer brings the page around its first match, as lines.
+      if (reply.complete && reply.kind == open->second) asked_.erase(open);
       cache_.take(reply);
       if (pager_) pager_->take(reply);
     }
@@ -216,7 +244,8 @@ class Client {
     const auto size = terminal_size(STDOUT_FILENO).value_or(TerminalSize{});
     pager_.emplace(state.screen, state.history_begin, state.history_end, size.cols, size.rows, cache_,
                    [this](const std::string& needle, uint64_t from, uint64_t to, bool backward, bool case_sensitive) {
-                     return transport_.local().push_history_search(needle, from, to, backward, case_sensitive);
+                     return asked(transport_.local().push_history_search(needle, from, to, backward, case_sensitive),
+                                  HistoryReply::Kind::matches);
                    });
   }
 
@@ -520,6 +549,7 @@ class Client {
   std::optional<NativeScrollback> native_;
   std::optional<Pager> pager_;
   uint64_t next_reply_ = 0;  // replies before this one are taken
+  std::map<uint64_t, HistoryReply::Kind> asked_;  // requests still being answered, by number
   std::vector<Row> pushed_;  // scratch: rows on their way to the scrollback
   Predictor predictor_;
   EscapeKeys escape_;

@@ -76,26 +76,12 @@ void append_csi(int n, char final, std::string& out) {
   out += final;
 }
 
-// Text for an OSC string: no C0, DEL or C1 (as UTF-8 U+0080..U+009F), any
-// of which could end the sequence early or start another.
-void append_osc_text(std::string_view s, std::string& out) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x20 || b == 0x7f) continue;
-    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (b == 0xc2 && next >= 0x80 && next < 0xa0) {
-      ++i;
-      continue;
-    }
-    out += s[i];
-  }
-}
-
 void append_osc(int n, std::string_view text, std::string& out) {
   out += "\x1b]";
   append_decimal(static_cast<unsigned>(n), out);
   out += ';';
-  append_osc_text(text, out);
+  // Nothing in it may end the sequence early or start another.
+  append_printable(text, out);
   out += '\a';
 }
 

@@ -35,6 +35,9 @@ struct DropCounters {
   // redundant copies, the network's duplicates), kept apart so that the
   // counters above stay about what went wrong.
   uint64_t duplicate = 0;
+  uint64_t over_limit = 0;       // authentic, but would pass a memory limit (the connection ends)
+  uint64_t evicted_states = 0;   // received states let go to keep within limits::max_received_bytes
+  uint64_t unsolicited = 0;      // history replies to no request of ours, dropped unread
 
   DropCounters& operator+=(const DropCounters& o) {
     auth_failed += o.auth_failed;
@@ -44,6 +47,9 @@ struct DropCounters {
     stale += o.stale;
     bad_version += o.bad_version;
     duplicate += o.duplicate;
+    over_limit += o.over_limit;
+    evicted_states += o.evicted_states;
+    unsolicited += o.unsolicited;
     return *this;
   }
 };

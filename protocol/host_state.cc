@@ -62,6 +62,10 @@ constexpr uint64_t max_replies = 256;
 constexpr uint64_t max_reply_rows = 4096;
 constexpr uint64_t max_reply_matches = 4096;
 constexpr uint64_t max_reply_cells = uint64_t{1} << 21;
+// And on the replies a state holds: the server forgets what the client
+// acknowledged, and keeps its rows in flight to a few hundred, so only a
+// server that never lets go of its replies comes near.
+constexpr size_t max_held_replies = 2048;
 
 enum Tag : uint64_t {
   tag_end = 0,
@@ -323,6 +327,7 @@ Result<void> read_replies(Reader& r, HostState& state) {
   const uint64_t have = state.replies_begin();
   const uint64_t drop = std::min<uint64_t>(state.replies.size(), begin > have ? begin - have : 0);
   state.replies.erase(state.replies.begin(), state.replies.begin() + static_cast<std::ptrdiff_t>(drop));
+  if (state.replies.size() > max_held_replies) return fail(Errc::too_large);
   return r.finish();
 }
 
@@ -508,6 +513,28 @@ void HostState::forget_acknowledged(const HostState& acked) {
   const uint64_t held = acked.replies_end;  // acked may be *this
   const uint64_t drop = std::min<uint64_t>(replies.size(), held > replies_begin() ? held - replies_begin() : 0);
   replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
+void HostState::forget_reply_contents(uint64_t end) {
+  const uint64_t begin = replies_begin();
+  for (uint64_t id = begin; id < std::min(end, replies_end); ++id) {
+    HistoryReply& r = replies[id - begin];
+    if (r.rows.capacity() == 0 && r.matches.capacity() == 0) continue;
+    std::vector<Row>().swap(r.rows);
+    std::vector<uint64_t>().swap(r.matches);
+  }
+}
+
+size_t HostState::held_bytes() const {
+  size_t total = screen.held_bytes() + replies.capacity() * sizeof(HistoryReply);
+  for (const HistoryReply& r : replies) {
+    total += r.rows.capacity() * sizeof(Row) + r.matches.capacity() * sizeof(uint64_t);
+    for (const Row& row : r.rows) {
+      total += row.cells.capacity() * sizeof(Cell);
+      for (const auto& m : row.marks) total += sizeof m + m.second.capacity() * sizeof(char32_t);
+    }
+  }
+  return total;
 }
 
 Result<void> HostState::apply(std::span<const uint8_t> diff) {

@@ -60,6 +60,12 @@ struct HostState {
   void push_reply(HistoryReply reply);
   // The transport calls this once the peer holds `acked`.
   void forget_acknowledged(const HostState& acked);
+  // For the client, once it has taken replies before `end`: their rows and
+  // matches are freed, their places kept (later diffs count on them).
+  void forget_reply_contents(uint64_t end);
+  // The memory it holds (see Screen::held_bytes), for the transport's
+  // bound on what received states hold together.
+  size_t held_bytes() const;
 
   // Appends the diff that turns `old` into *this, starting with a format
   // version byte. Rows are matched by version, which names a content only

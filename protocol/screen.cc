@@ -75,24 +75,6 @@ void move_marks(Row& dst, int dl, const Row& src, int sl, int w) {
   for (Mark& m : moved) dst.marks.insert(first_mark_at_or_after(dst.marks, m.first), std::move(m));
 }
 
-// The text as characters a terminal shows, cut to `limit` bytes: every
-// control (C0, DEL, C1 raw or as UTF-8) is dropped and malformed UTF-8 is
-// U+FFFD. Decoded and re-encoded by character, so what comes out is already
-// clean: filtering it again gives it back (the diff of a title round-trips).
-std::string printable_prefix(std::string_view text, size_t limit) {
-  std::string out;
-  out.reserve(std::min(text.size(), limit));
-  for (size_t i = 0; i < text.size();) {
-    const char32_t c = next_utf8(text, i);
-    if (!printable_scalar(c)) continue;
-    char buf[4];
-    char* end = put_utf8(buf, c);
-    if (out.size() + static_cast<size_t>(end - buf) > limit) break;
-    out.append(buf, end);
-  }
-  return out;
-}
-
 bool is_base64(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
@@ -219,6 +201,18 @@ bool Screen::same_versions(const Screen& o) const {
   for (int y = 0; y < rows_; ++y)
     if (line(y).version != o.line(y).version && line(y).row != o.line(y).row) return false;
   return true;
+}
+
+size_t Screen::held_bytes() const {
+  size_t total = 0;
+  for (const Grid* g : {&active_, &hidden_})
+    for (const Line& l : g->lines) {
+      const Row& r = *l.row;
+      size_t bytes = sizeof(Row) + r.cells.capacity() * sizeof(Cell);
+      for (const auto& m : r.marks) bytes += sizeof m + m.second.capacity() * sizeof(char32_t);
+      total += bytes / static_cast<size_t>(std::max<long>(1, l.row.use_count()));
+    }
+  return total;
 }
 
 Screen::Screen(int cols, int rows)
@@ -542,9 +536,15 @@ void Screen::set_modes(const Modes& m) {
   modes_ = m;
 }
 
-void Screen::set_title(std::string_view title) { title_ = printable_prefix(title, max_title); }
+void Screen::set_title(std::string_view title) {
+  title_.clear();
+  append_printable(title, title_, max_title);
+}
 
-void Screen::set_icon_name(std::string_view name) { icon_name_ = printable_prefix(name, max_title); }
+void Screen::set_icon_name(std::string_view name) {
+  icon_name_.clear();
+  append_printable(name, icon_name_, max_title);
+}
 
 bool Screen::set_clipboard(std::string_view selection, std::string_view base64) {
   return set_clipboard(selection, base64, clipboard_.serial + 1);

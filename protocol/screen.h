@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "protocol/cell.h"
+#include "protocol/limits.h"
 #include "protocol/reflow.h"
 
 namespace roam {
@@ -70,8 +71,8 @@ struct Rect {
 
 class Screen {
  public:
-  static constexpr int max_cols = 4096;
-  static constexpr int max_rows = 2048;
+  static constexpr int max_cols = limits::max_cols;
+  static constexpr int max_rows = limits::max_rows;
   static constexpr size_t max_title = 4096;       // bytes, cut at a UTF-8 boundary
   static constexpr size_t max_clipboard = 1 << 20;  // bytes of base64
   static constexpr size_t max_marks = 16;          // combining marks kept per cell
@@ -147,8 +148,8 @@ class Screen {
 
   const std::string& title() const { return title_; }
   const std::string& icon_name() const { return icon_name_; }
-  // Control characters (C0, DEL, C1) are dropped and the text cut to
-  // max_title bytes.
+  // Only printable text is kept (append_printable: no C0, DEL or C1, raw
+  // or encoded), cut to max_title bytes.
   void set_title(std::string_view title);
   void set_icon_name(std::string_view name);
 
@@ -183,6 +184,10 @@ class Screen {
   // operator== says), false may still be equal. For an earlier copy of this
   // same screen, false means something changed since.
   bool same_versions(const Screen& o) const;
+
+  // The memory its rows hold, a row that n screens share counted 1/n in
+  // each: summed over screens, roughly what they hold together.
+  size_t held_bytes() const;
 
  private:
   struct Line {

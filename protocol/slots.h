@@ -14,6 +14,9 @@ template <class T>
 class Slots {
  public:
   size_t size() const { return n_; }
+  // Slots ever used, the values' and the waiting ones: [size(), slots()) are
+  // reachable through operator[] too.
+  size_t slots() const { return all_.size(); }
   bool empty() const { return n_ == 0; }
   T& operator[](size_t i) { return all_[i]; }
   const T& operator[](size_t i) const { return all_[i]; }

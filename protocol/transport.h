@@ -5,13 +5,16 @@
 //
 // Local and Remote are state types with: copy, operator== ("nothing new"),
 // diff_from(const S& old, std::vector<uint8_t>&) and
-// Result<void> apply(std::span<const uint8_t>).
+// Result<void> apply(std::span<const uint8_t>). A Remote with held_bytes()
+// (HostState) is bounded: the received states hold at most
+// limits::max_received_bytes together.
 #pragma once
 
 #include <algorithm>
 #include <span>
 
 #include "protocol/connection.h"
+#include "protocol/limits.h"
 #include "protocol/redundancy.h"
 #include "protocol/slots.h"
 
@@ -50,6 +53,9 @@ class Transport {
     bool authentic = false;
     uint64_t seq = 0;        // of the authentic datagram
     bool new_state = false;  // remote() changed
+    // The diff would pass a limit of ours (Errc::too_large): a server
+    // that sends one is broken or hostile, and the connection should end.
+    bool over_limit = false;
   };
   Received receive(std::span<const uint8_t> datagram, uint64_t now) {
     Received out;
@@ -57,8 +63,15 @@ class Transport {
     if (!arrival) return out;
     out.authentic = true;
     out.seq = arrival->seq;
-    if (arrival->instruction) out.new_state = process(*arrival->instruction, now);
+    if (arrival->instruction) out.new_state = process(*arrival->instruction, now, out.over_limit);
     return out;
+  }
+
+  // Every received state, for a consumer that frees what it has taken from
+  // them all (HostState::forget_reply_contents); the waiting slots too.
+  template <class F>
+  void for_each_remote(F&& f) {
+    for (size_t i = 0; i < received_.slots(); ++i) f(received_[i].state);
   }
 
   // Sends whatever is due now; returns when it next needs to run.
@@ -245,7 +258,7 @@ class Transport {
     copies_left_ = 0;
   }
 
-  bool process(const Instruction& in, uint64_t now) {
+  bool process(const Instruction& in, uint64_t now, bool& over_limit) {
     // The acknowledgement first: it holds even when the diff cannot be used.
     auto acked = std::find_if(sent_.begin(), sent_.end(), [&](const Sent& s) { return s.num == in.ack_num; });
     if (acked != sent_.end() && acked != sent_.begin()) {
@@ -275,9 +288,10 @@ class Transport {
     Got& next = received_.push_back();
     next.num = in.new_num;
     next.state = received_[from].state;
-    if (!next.state.apply(in.diff)) {
+    if (auto applied = next.state.apply(in.diff); !applied) {
       received_.pop_back();
-      ++connection_.drops().malformed;
+      over_limit = applied.error() == Errc::too_large;
+      ++(over_limit ? connection_.drops().over_limit : connection_.drops().malformed);
       return false;
     }
     const bool newest = in.new_num > received_[received_.size() - 2].num;
@@ -289,11 +303,41 @@ class Transport {
     // The peer will not diff from states older than throwaway_num again.
     while (received_.size() > 1 && received_.front().num < in.throwaway_num) received_.pop_front();
     while (received_.size() > transport_timing::max_received_states) received_.pop_front();
+    if (!bound_received()) {
+      over_limit = true;
+      ++connection_.drops().over_limit;
+      return false;
+    }
     if (newest) {
       echo_from_ = now;
       echo_frames_ = 2;
     }
     return newest;
+  }
+
+  // What all slots hold, live or waiting (those still share rows).
+  size_t received_bytes() const {
+    size_t total = 0;
+    for (size_t i = 0; i < received_.slots(); ++i) total += received_[i].state.held_bytes();
+    return total;
+  }
+
+  // Keeps the received states within limits::max_received_bytes: the
+  // waiting slots are emptied first, then the oldest states go (the peer
+  // diffs from the newest, which we acknowledge). False: the newest alone
+  // is over the limit.
+  bool bound_received() {
+    if constexpr (requires(const Remote& r) { r.held_bytes(); }) {
+      if (received_bytes() <= limits::max_received_bytes) return true;
+      for (size_t i = received_.size(); i < received_.slots(); ++i) received_[i].state = Remote{};
+      while (received_bytes() > limits::max_received_bytes) {
+        if (received_.size() == 1) return false;
+        received_.front().state = Remote{};
+        received_.pop_front();
+        ++connection_.drops().evicted_states;
+      }
+    }
+    return true;
   }
 
   uint64_t next_wakeup(uint64_t now) const {

@@ -1,5 +1,6 @@
 // UTF-8 encoding of Unicode scalars, for everything that writes cell text,
-// and decoding, for what reads typed text.
+// and decoding, for what reads typed text; the one filter for strings that
+// reach a terminal as text (append_printable).
 #pragma once
 
 #include <cstddef>
@@ -85,6 +86,27 @@ inline char32_t next_utf8(std::string_view s, size_t& i) {
   }
   i += len;
   return c;
+}
+
+// Appends `text` so that a terminal can only show it: decoded as UTF-8 and
+// written again canonically, without any control (C0, DEL, and C1 whether
+// raw bytes 0x80-0x9f, which a terminal honouring 8-bit controls obeys, or
+// encoded U+0080-U+009F), a malformed byte as U+FFFD; cut before `limit`
+// bytes, never inside a character. What comes out is clean: filtering it
+// again gives it back (so a title's diff round-trips). Titles and icon
+// names pass through it on the server, in the client's copy of the screen,
+// and again as the client writes them in an OSC.
+inline void append_printable(std::string_view text, std::string& out, size_t limit = std::string::npos) {
+  size_t used = 0;
+  for (size_t i = 0; i < text.size();) {
+    const char32_t c = next_utf8(text, i);
+    if (!printable_scalar(c)) continue;
+    char buf[4];
+    const auto n = static_cast<size_t>(put_utf8(buf, c) - buf);
+    if (limit - used < n) return;
+    out.append(buf, n);
+    used += n;
+  }
 }
 
 }  // namespace roam

@@ -10,6 +10,7 @@
 
 #include "protocol/host_state.h"
 #include "protocol/instruction.h"
+#include "protocol/limits.h"
 #include "protocol/transport.h"
 #include "protocol/user_state.h"
 #include "server/log.h"
@@ -132,6 +133,7 @@ std::vector<std::pair<std::string, uint64_t>> Attachments::counters() const {
           {"dropped_unknown_state", d.unknown_state},
           {"dropped_stale", d.stale},
           {"dropped_version", d.bad_version},
+          {"dropped_over_limit", d.over_limit},
           {"duplicates", d.duplicate},
           {"dropped_unroutable", unroutable_},
           {"dropped_oversized", endpoint_ ? endpoint_->oversized() : 0},
@@ -291,7 +293,7 @@ void Attachments::input(Attachment& a) {
         a.session->input(e.keys);
         break;
       case UserEvent::Kind::resize:
-        if (e.cols < 2 || e.rows < 2 || e.cols > 1000 || e.rows > 1000) break;
+        if (!limits::session_size_ok(e.cols, e.rows)) break;
         a.cols = e.cols;
         a.rows = e.rows;
         if (a.session) a.session->resize(a.cols, a.rows);

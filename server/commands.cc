@@ -18,6 +18,7 @@
 #include "mux/registry.h"
 #include "protocol/datagram.h"
 #include "protocol/instruction.h"
+#include "protocol/limits.h"
 #include "server/control_client.h"
 #include "server/daemon.h"
 
@@ -70,7 +71,7 @@ bool parse_size(std::string_view s, uint32_t& cols, uint32_t& rows) {
   auto c = std::from_chars(s.data(), s.data() + x, cols);
   auto r = std::from_chars(s.data() + x + 1, s.data() + s.size(), rows);
   return c.ec == std::errc{} && c.ptr == s.data() + x && r.ec == std::errc{} && r.ptr == s.data() + s.size() &&
-         cols >= 2 && rows >= 2 && cols <= 1000 && rows <= 1000;
+         limits::session_size_ok(cols, rows);
 }
 
 // Why a request was not made: no daemon runs (for the caller to say what

@@ -52,12 +52,37 @@ Result<void, std::string> start_daemon() {
   return {};
 }
 
+// The daemon behind the socket must be ours: a socket that is not (put
+// there by someone with a way into the directory) would hand them our
+// commands, keystrokes and screens.
+Result<void, std::string> check_peer(int fd, const std::string& path) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return fail(fmt::format("cannot check who runs the daemon at {}: {}", path, std::strerror(errno)));
+  if (cred.uid != getuid())
+    return fail(fmt::format("the daemon at {} runs as {} (pid {}), not as you ({}): refusing to use it", path,
+                            describe_uid(cred.uid), cred.pid, describe_uid(getuid())));
+  return {};
+}
+
 }  // namespace
 
+// The directory is checked before anything in it is used, and the daemon's
+// uid once connected.
 Result<ControlClient, ConnectError> ControlClient::connect(const RuntimeDir& dir, bool start) {
-  auto fd = try_connect(dir.socket());
-  if (fd) return ControlClient(std::move(*fd));
-  const int err = fd.error();
+  auto checked = [&](UniqueFd fd) -> Result<ControlClient, ConnectError> {
+    if (auto ok = check_peer(fd.get(), dir.socket()); !ok) return fail(ConnectError{false, ok.error()});
+    return ControlClient(std::move(fd));
+  };
+  auto safe = check_runtime_dir(dir);
+  if (!safe) return fail(ConnectError{false, safe.error()});
+  int err = ENOENT;
+  if (*safe) {
+    auto fd = try_connect(dir.socket());
+    if (fd) return checked(std::move(*fd));
+    err = fd.error();
+  }
   if (err != ENOENT && err != ECONNREFUSED)
     return fail(ConnectError{false, fmt::format("cannot connect to {}: {}", dir.socket(), std::strerror(err))});
   if (!start) return fail(ConnectError{true, "no roam-server daemon is running"});
@@ -65,8 +90,8 @@ Result<ControlClient, ConnectError> ControlClient::connect(const RuntimeDir& dir
   if (auto ok = start_daemon(); !ok) return fail(ConnectError{false, ok.error()});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (true) {
-    fd = try_connect(dir.socket());
-    if (fd) return ControlClient(std::move(*fd));
+    auto fd = try_connect(dir.socket());
+    if (fd) return checked(std::move(*fd));
     if (std::chrono::steady_clock::now() > deadline)
       return fail(ConnectError{false, fmt::format("the daemon did not start (see {})", dir.log())});
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "mux/registry.h"
+#include "protocol/limits.h"
 #include "protocol/uv_handle.h"
 #include "server/attachments.h"
 #include "server/control_server.h"
@@ -216,7 +217,7 @@ class Daemon {
   }
 
   Result<mux::Session*, std::string> create_session(Request& r) {
-    if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000)
+    if (!limits::session_size_ok(r.cols, r.rows))
       return fail(fmt::format("invalid size {}x{}", r.cols, r.rows));
     mux::SessionOptions options;
     options.name = r.name;
@@ -242,7 +243,7 @@ class Daemon {
       auto created = create_session(r);
       if (!created) return reply(c, fail(created.error()));
       s = *created;
-    } else if (r.cols < 2 || r.rows < 2 || r.cols > 1000 || r.rows > 1000) {
+    } else if (!limits::session_size_ok(r.cols, r.rows)) {
       return reply(c, fail(fmt::format("invalid size {}x{}", r.cols, r.rows)));
     }
     auto info = attachments_->attach(*s, static_cast<int>(r.cols), static_cast<int>(r.rows), r.port_low, r.port_high);

@@ -2,6 +2,8 @@
 // $ROAM_RUNTIME_DIR, else $XDG_RUNTIME_DIR/roam, else /tmp/roam-$UID.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "protocol/result.h"
@@ -18,9 +20,17 @@ struct RuntimeDir {
 // Where the directory is, from the environment; nothing is touched.
 RuntimeDir locate_runtime_dir();
 
-// Creates the directory (mode 0700) if it is missing. Refuses one owned by
-// someone else or open to group or others: the socket inside is the key to
-// every session.
+// Whether the directory can be trusted, looked at with lstat: a real
+// directory (not a symlink), ours, mode 0700. Another user could otherwise
+// pre-create /tmp/roam-$UID with a socket of their own in it. False: it does
+// not exist; an error names what is wrong (and whose it is).
+Result<bool, std::string> check_runtime_dir(const RuntimeDir& dir);
+
+// Creates the directory (mode 0700) if it is missing, then checks it as
+// check_runtime_dir does: the socket inside is the key to every session.
 Result<void, std::string> prepare_runtime_dir(const RuntimeDir& dir);
+
+// "uid 1001 (bob)", or "uid 1001" for a uid without a name.
+std::string describe_uid(uid_t uid);
 
 }  // namespace roam::server

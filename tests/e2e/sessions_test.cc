@@ -1,10 +1,16 @@
 // The local session commands, end to end with the real binaries.
 #include <doctest/doctest.h>
 
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -226,6 +232,46 @@ TEST_CASE("history options: --lines, --grep, --ansi and exit statuses") {
   CHECK(r.status == 2);
 }
 
+namespace {
+
+// What the daemon at `socket` says to a client of uid/gid that connects
+// and sends one (empty) request frame: a forked child, so the test keeps
+// its own uid.
+std::string raw_answer_as(const std::string& socket, uid_t uid, gid_t gid) {
+  int out[2];
+  REQUIRE(pipe(out) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(out[0]);
+    if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(1);
+    timeval patience{10, 0};  // the refusal comes at once; a silent daemon fails the check
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    const uint8_t frame[] = {1, 0, 0, 0, 0};  // u32 length 1, then a body byte
+    if (write(fd, frame, sizeof frame) != static_cast<ssize_t>(sizeof frame)) _exit(1);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+      if (write(out[1], buf, static_cast<size_t>(n)) != n) _exit(1);
+    _exit(0);
+  }
+  close(out[1]);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  waitpid(pid, nullptr, 0);
+  return answer;
+}
+
+}  // namespace
+
 TEST_CASE("another user cannot use the control socket") {
   if (geteuid() != 0) {
     MESSAGE("skipped: needs root to create a second user");
@@ -242,18 +288,24 @@ TEST_CASE("another user cannot use the control socket") {
                                std::to_string(pw->pw_gid), "--clear-groups", roam_server_bin()});
     return run(args, {{{"ROAM_RUNTIME_DIR", sb.runtime()}}, "/", 20s});
   };
-  // The 0700 directory keeps the other user out...
+  // The command itself refuses a directory that is not the user's...
   std::filesystem::permissions(sb.dir(), std::filesystem::perms(0755));
   auto r = as_other({"ls"});
   CHECK(r.status == 1);
-  CHECK(contains(r.err, "Permission denied"));
-  // ...and were the directory and socket opened up, the daemon checks the peer's uid.
+  CHECK_MESSAGE(contains(r.err, "belongs to uid 0 (root), not to you"), r.err);
+  // ...also when the directory and socket are opened up; and the daemon
+  // checks the peer's uid of a client that skips that check.
   std::filesystem::permissions(sb.runtime(), std::filesystem::perms(0755));
   std::filesystem::permissions(sb.runtime() + "/server.sock", std::filesystem::perms(0777));
   r = as_other({"ls"});
   CHECK(r.status == 1);
-  CHECK_MESSAGE(contains(r.err, "permission denied: this roam daemon belongs to uid 0"), r.err);
+  CHECK_MESSAGE(contains(r.err, "belongs to uid 0 (root)"), r.err);
+  CHECK_MESSAGE(contains(raw_answer_as(sb.runtime() + "/server.sock", pw->pw_uid, pw->pw_gid),
+                         "permission denied: this roam daemon belongs to uid 0"),
+                "the daemon did not refuse a foreign peer");
   r = as_other({"kill", "mine"});
   CHECK(r.status == 1);
+  // Closed again, for the owner's own commands.
+  std::filesystem::permissions(sb.runtime(), std::filesystem::perms(0700));
   CHECK(ls_line(sb, "mine") != "");
 }

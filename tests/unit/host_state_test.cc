@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "protocol/wire.h"
@@ -674,8 +675,8 @@ TEST_CASE("huge declared sizes are refused without being allocated") {
   const std::vector<std::pair<const char*, Bytes>> cases = {
       {"width", make_diff({section(1, varints({uint64_t{1} << 40, 24}))})},
       {"height", make_diff({section(1, varints({80, uint64_t{1} << 40}))})},
-      {"largest size, nothing behind it", make_diff({section(1, varints({4096, 2048}))})},
-      {"width over the limit", make_diff({section(1, varints({4097, 24})), section(3, one_blank_row)})},
+      {"largest size, nothing behind it", make_diff({section(1, varints({Screen::max_cols, Screen::max_rows}))})},
+      {"width over the limit", make_diff({section(1, varints({Screen::max_cols + 1, 24})), section(3, one_blank_row)})},
       {"row count", make_diff({section(3, varints({1, 0, uint64_t{1} << 30}))})},
       {"row past the bottom", make_diff({section(3, varints({1, 24, 1, 0}))})},
       {"row width", make_diff({section(3, varints({1, 0, 1, uint64_t{1} << 40}))})},
@@ -828,4 +829,67 @@ TEST_CASE("a title whose filtering joins a new control round-trips") {
   s.set_title(once);
   CHECK(s.title() == once);
   CHECK(once.find_first_of("\x01\x92\x9b\x9d") == std::string::npos);
+}
+
+// A hostile server that never forgets its replies (begin 0 for ever): the
+// client's state refuses to hold more than its bound, as too_large, which
+// ends the connection.
+TEST_CASE("a state holding replies past the bound is refused as too large") {
+  HostState server, client;
+  bool refused = false;
+  for (int round = 0; round < 64 && !refused; ++round) {
+    const HostState before = server;
+    for (int i = 0; i < 64; ++i) {
+      roam::HistoryReply r;
+      r.request = static_cast<uint64_t>(round);
+      server.push_reply(r);
+    }
+    HostState next = client;
+    const auto done = next.apply(diff(before, server));
+    if (!done) {
+      CHECK(done.error() == roam::Errc::too_large);
+      refused = true;
+    } else {
+      client = next;
+    }
+  }
+  CHECK(refused);
+  CHECK(client.replies.size() <= 2048);
+}
+
+TEST_CASE("replies whose contents the client let go still anchor later diffs") {
+  HostState server;
+  roam::HistoryReply r;
+  r.request = 1;
+  roam::Row row;
+  row.cells.assign(50, roam::Cell{'x', roam::Color::none(), roam::Color::none(), 0, 1});
+  r.rows.assign(3, row);
+  server.push_reply(r);
+  HostState client = synced(HostState{}, server);
+  const size_t full = client.held_bytes();
+  client.forget_reply_contents(client.replies_end);
+  CHECK(client.replies.size() == 1);
+  CHECK(client.replies[0].rows.empty());
+  CHECK(client.held_bytes() + 3 * 50 * sizeof(roam::Cell) <= full);
+  // The server, not yet acknowledged, sends the reply again with a new one.
+  r.request = 2;
+  server.push_reply(r);
+  HostState next = client;
+  REQUIRE(next.apply(diff(HostState{}, server)).has_value());
+  CHECK(next.replies_end == 2);
+  CHECK(next.replies[1].rows.size() == 3);
+}
+
+TEST_CASE("a screen over the size limit is refused as too large, the largest one is taken") {
+  for (const auto& [cols, rows, ok] : {std::tuple{Screen::max_cols, Screen::max_rows, true},
+                                       std::tuple{Screen::max_cols + 1, 24, false},
+                                       std::tuple{80, Screen::max_rows + 1, false}}) {
+    Bytes blank_rows = varints({1, 0, static_cast<uint64_t>(rows)});
+    blank_rows.insert(blank_rows.end(), static_cast<size_t>(rows), 0);
+    HostState client;
+    const Bytes size = varints({static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)});
+    const auto done = client.apply(make_diff({section(1, size), section(3, blank_rows)}));
+    CHECK(done.has_value() == ok);
+    if (!ok) CHECK(done.error() == roam::Errc::too_large);
+  }
 }

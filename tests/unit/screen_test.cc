@@ -552,3 +552,15 @@ TEST_CASE("a static screen destroyed after the row pool frees its rows") {
   CHECK(&copy.row(0) == &survivor.row(0));
   CHECK(&copy.row(1) != &survivor.row(1));
 }
+
+TEST_CASE("held_bytes counts a row shared by copies once across them") {
+  Screen a(100, 10);
+  const size_t alone = a.held_bytes();
+  CHECK(alone >= 100 * 10 * sizeof(roam::Cell));
+  Screen b = a;
+  CHECK(a.held_bytes() + b.held_bytes() <= alone + 16);  // each row half in each
+  const uint32_t x[] = {'x', 0};
+  b.put(0, 0, x, 1, Pen{});  // b's row 0 is its own now
+  CHECK(a.held_bytes() + b.held_bytes() > alone);
+  CHECK(a.held_bytes() + b.held_bytes() < 2 * alone);
+}

@@ -8,6 +8,8 @@
 #include <map>
 #include <random>
 
+#include "protocol/host_state.h"
+#include "protocol/limits.h"
 #include "protocol/loss_meter.h"
 #include "protocol/redundancy.h"
 #include "protocol/user_state.h"
@@ -285,6 +287,46 @@ TEST_CASE("last words: resend delivers the newest state even when its first send
   p.run(p.now + 100);
   CHECK(events_text(p.server.remote()).find("bye|") != std::string::npos);
   CHECK(p.client.connection().unsendable() == 0);
+}
+
+// A hostile server makes the client keep every state it sends (each a full
+// screen of its own, none thrown away): the received states are let go,
+// oldest first, to stay within limits::max_received_bytes, and the newest
+// is always kept.
+TEST_CASE("received states past the byte budget are let go, oldest first, the newest kept") {
+  const crypto::Key key = crypto::Key::random();
+  Transport<UserState, HostState> client(key, 9, Direction::to_server);
+  Connection server(key, 9, Direction::to_client);
+  const uint64_t now = 1000;
+  const HostState none;
+  HostState prev;
+  for (uint64_t num = 1; num <= 16; ++num) {
+    HostState s = prev;
+    // A width change re-wraps: every row new.
+    s.screen.resize(limits::max_cols - static_cast<int>(num % 2), limits::max_rows);
+    Instruction in;
+    in.old_num = num - 1;
+    in.new_num = num;
+    s.diff_from(prev, in.diff);
+    prev = std::move(s);
+    bool over = false;
+    REQUIRE(server.send(in, now, [&](std::span<const uint8_t> d) { over |= client.receive(d, now).over_limit; }));
+    CHECK_FALSE(over);
+  }
+  CHECK(client.remote_num() == 16);
+  CHECK(client.remote().screen.cols() == limits::max_cols);
+  CHECK(client.remote() == prev);
+  CHECK(client.connection().drops().evicted_states > 0);
+  // The oldest went: a diff from one of them is unknown, dropped and
+  // counted, never held.
+  const uint64_t unknown = client.connection().drops().unknown_state;
+  Instruction in;
+  in.old_num = 0;
+  in.new_num = 17;
+  HostState{}.diff_from(none, in.diff);
+  REQUIRE(server.send(in, now, [&](std::span<const uint8_t> d) { client.receive(d, now); }));
+  CHECK(client.connection().drops().unknown_state == unknown + 1);
+  CHECK(client.remote_num() == 16);
 }
 
 namespace {
