@@ -182,7 +182,7 @@ class Client {
 
   void on_datagram(std::span<const uint8_t> d) {
     const auto got = transport_.receive(d, uv_now(&loop_));
-    if (!got.authentic) {
+    if (!got.accepted) {
       if (const auto v = transport_.connection().peer_version()) peer_version_ = *v;
       return;
     }

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "client/display_codes.h"
 #include "client/prediction.h"
 #include "protocol/sgr.h"
 #include "protocol/utf8.h"
@@ -49,42 +50,17 @@
 //   ring old bells or overwrite the local clipboard with a stale selection.
 
 namespace roam::client {
+
+using namespace codes;
 namespace {
 
 constexpr std::string_view sync_begin = "\x1b[?2026h";
 constexpr std::string_view sync_end = "\x1b[?2026l";
-constexpr uint32_t max_bells_per_frame = 3;
 // Unchanged plain cells between two changed ones are rewritten rather than
 // jumped over when there are fewer than this many (a CUF costs 3-5 bytes).
 constexpr int max_gap = 4;
 // About what a region scroll costs: DECSTBM, SU/SD, reset, a CUP after.
 constexpr int scroll_cost = 20;
-int digits(unsigned v) {
-  int n = 1;
-  while (v >= 10) {
-    v /= 10;
-    ++n;
-  }
-  return n;
-}
-
-// CSI n X, with n left out when it is 1 (the default of every use here).
-int csi_cost(int n) { return n == 1 ? 3 : 3 + digits(static_cast<unsigned>(n)); }
-void append_csi(int n, char final, std::string& out) {
-  out += "\x1b[";
-  if (n != 1) append_decimal(static_cast<unsigned>(n), out);
-  out += final;
-}
-
-void append_osc(int n, std::string_view text, std::string& out) {
-  out += "\x1b]";
-  append_decimal(static_cast<unsigned>(n), out);
-  out += ';';
-  // Nothing in it may end the sequence early or start another.
-  append_printable(text, out);
-  out += '\a';
-}
-
 const std::u32string* marks_at(const Row& r, int x) {
   auto it = std::lower_bound(r.marks.begin(), r.marks.end(), x,
                              [](const std::pair<uint16_t, std::u32string>& m, int col) { return m.first < col; });
@@ -131,40 +107,6 @@ uint64_t row_hash(const Row& r) {
             c.ul.packed);
   for (const auto& [x, m] : r.marks) h = mix(mix(h, x), m.size());
   return h;
-}
-
-int mouse_mode(MouseTracking t) {
-  switch (t) {
-    case MouseTracking::none: return 0;
-    case MouseTracking::click: return 1000;
-    case MouseTracking::drag: return 1002;
-    case MouseTracking::motion: return 1003;
-  }
-  return 0;
-}
-
-int mouse_mode(MouseEncoding e) {
-  switch (e) {
-    case MouseEncoding::x10: return 0;
-    case MouseEncoding::utf8: return 1005;
-    case MouseEncoding::sgr: return 1006;
-    case MouseEncoding::urxvt: return 1015;
-  }
-  return 0;
-}
-
-void append_decset(int mode, bool on, std::string& out) {
-  out += "\x1b[?";
-  append_decimal(static_cast<unsigned>(mode), out);
-  out += on ? 'h' : 'l';
-}
-
-// DECSCUSR's parameter; 0 asks for the terminal's own default, which is
-// what a session that never chose a shape has.
-int cursor_style(const Cursor& c) {
-  if (c.shape == CursorShape::block && c.blink) return 0;
-  const int base = c.shape == CursorShape::block ? 1 : c.shape == CursorShape::underline ? 3 : 5;
-  return base + (c.blink ? 0 : 1);
 }
 
 }  // namespace
@@ -372,67 +314,6 @@ void Display::begin_paint(std::string& out) {
   cursor_visible_ = false;
 }
 
-void Display::mirror(const Screen& frame, bool full, std::string& out) {
-  const Modes& want = frame.modes();
-  const auto flag = [&](bool on, bool& have, std::string_view set, std::string_view reset) {
-    if (on == have && !(full && on)) return;
-    out += on ? set : reset;
-    have = on;
-  };
-  flag(want.app_cursor_keys, modes_.app_cursor_keys, "\x1b[?1h", "\x1b[?1l");
-  flag(want.app_keypad, modes_.app_keypad, "\x1b=", "\x1b>");
-  flag(want.bracketed_paste, modes_.bracketed_paste, "\x1b[?2004h", "\x1b[?2004l");
-  flag(want.focus_events, modes_.focus_events, "\x1b[?1004h", "\x1b[?1004l");
-  flag(want.reverse_video, modes_.reverse_video, "\x1b[?5h", "\x1b[?5l");
-  // Mouse modes are separate DEC modes on the terminal: turn the old one off.
-  if (want.mouse_tracking != modes_.mouse_tracking || (full && want.mouse_tracking != MouseTracking::none)) {
-    if (modes_.mouse_tracking != MouseTracking::none && modes_.mouse_tracking != want.mouse_tracking)
-      append_decset(mouse_mode(modes_.mouse_tracking), false, out);
-    if (want.mouse_tracking != MouseTracking::none) append_decset(mouse_mode(want.mouse_tracking), true, out);
-    modes_.mouse_tracking = want.mouse_tracking;
-  }
-  if (want.mouse_encoding != modes_.mouse_encoding || (full && want.mouse_encoding != MouseEncoding::x10)) {
-    if (modes_.mouse_encoding != MouseEncoding::x10 && modes_.mouse_encoding != want.mouse_encoding)
-      append_decset(mouse_mode(modes_.mouse_encoding), false, out);
-    if (want.mouse_encoding != MouseEncoding::x10) append_decset(mouse_mode(want.mouse_encoding), true, out);
-    modes_.mouse_encoding = want.mouse_encoding;
-  }
-
-  const bool title = frame.title() != title_ || (full && !frame.title().empty());
-  const bool icon = frame.icon_name() != icon_name_ || (full && !frame.icon_name().empty());
-  if (title && icon && frame.title() == frame.icon_name()) {
-    append_osc(0, frame.title(), out);
-  } else {
-    if (title) append_osc(2, frame.title(), out);
-    if (icon) append_osc(1, frame.icon_name(), out);
-  }
-  if (title) title_ = frame.title();
-  if (icon) icon_name_ = frame.icon_name();
-
-  const Clipboard& clip = frame.clipboard();
-  if (!seen_frame_) {
-    seen_frame_ = true;
-  } else {
-    // Unsigned difference: a count that went backwards is another Screen,
-    // not billions of bells.
-    const uint32_t rung = frame.bell_count() - bells_;
-    if (rung < (1u << 31)) out.append(std::min(rung, max_bells_per_frame), '\a');
-    if (clip.serial != clipboard_serial_) {
-      out += "\x1b]52;";
-      for (char c : clip.selection)
-        if (std::string_view("cpqs01234567").find(c) != std::string_view::npos) out += c;
-      out += ';';
-      for (char c : clip.base64)
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-            c == '=')
-          out += c;
-      out += '\a';
-    }
-  }
-  bells_ = frame.bell_count();
-  clipboard_serial_ = clip.serial;
-}
-
 void Display::scroll_if_worth_it(const Screen& frame, std::string& out) {
   // Where did the rows that changed in place come from? Each votes for the
   // shift that would bring its content back; blank rows say nothing.
@@ -613,61 +494,6 @@ int Display::write_cell(const Row& row, int x, std::string& out) {
   return width;
 }
 
-void Display::move_to(int x, int y, std::string& out) {
-  if (cx_ == x && cy_ == y) return;
-  enum { cup, relative, from_cr } how = cup;
-  int best = 3 + digits(static_cast<unsigned>(y + 1)) + (x > 0 ? 1 + digits(static_cast<unsigned>(x + 1)) : 0);
-  const int dy = y - cy_;
-  if (cy_ >= 0) {
-    const int down_cost = dy > 0 ? csi_cost(dy) : 0;
-    const int vertical = dy == 0 ? 0 : dy > 0 ? down_cost : csi_cost(-dy);
-    if (cx_ >= 0) {
-      const int dx = x - cx_;
-      const int horizontal = dx == 0 ? 0 : dx > 0 ? csi_cost(dx) : std::min(-dx, csi_cost(-dx));
-      if (vertical + horizontal < best) {
-        best = vertical + horizontal;
-        how = relative;
-      }
-    }
-    // After a CR, plain linefeeds move down whatever ONLCR does.
-    const int cr = 1 + (dy > 0 ? std::min(dy, down_cost) : vertical) + (x > 0 ? csi_cost(x) : 0);
-    if (cr < best) how = from_cr;
-  }
-  switch (how) {
-    case cup:
-      out += "\x1b[";
-      if (x > 0 || y > 0) append_decimal(static_cast<unsigned>(y + 1), out);
-      if (x > 0) {
-        out += ';';
-        append_decimal(static_cast<unsigned>(x + 1), out);
-      }
-      out += 'H';
-      break;
-    case relative:
-      if (dy > 0) append_csi(dy, 'B', out);
-      if (dy < 0) append_csi(-dy, 'A', out);
-      if (x > cx_) append_csi(x - cx_, 'C', out);
-      if (x < cx_) {
-        if (cx_ - x <= csi_cost(cx_ - x))
-          out.append(static_cast<size_t>(cx_ - x), '\b');
-        else
-          append_csi(cx_ - x, 'D', out);
-      }
-      break;
-    case from_cr:
-      out += '\r';
-      if (dy > 0 && dy <= csi_cost(dy))
-        out.append(static_cast<size_t>(dy), '\n');
-      else if (dy > 0)
-        append_csi(dy, 'B', out);
-      if (dy < 0) append_csi(-dy, 'A', out);
-      if (x > 0) append_csi(x, 'C', out);
-      break;
-  }
-  cx_ = x;
-  cy_ = y;
-}
-
 void Display::set_pen(const Pen& pen, std::string& out) {
   if (pen_known_ && pen_ == pen) return;
   sgr_full_.clear();
@@ -681,24 +507,6 @@ void Display::set_pen(const Pen& pen, std::string& out) {
   }
   pen_ = pen;
   pen_known_ = true;
-}
-
-void Display::place_cursor(const Cursor& c, bool full, std::string& out) {
-  const int style = cursor_style(c);
-  if (style != cursor_style(shape_) || (full && style != 0)) {
-    out += "\x1b[";
-    append_decimal(static_cast<unsigned>(style), out);
-    out += " q";
-  }
-  shape_ = c;
-  if (!c.visible) {
-    if (cursor_visible_) out += "\x1b[?25l";
-    cursor_visible_ = false;
-    return;
-  }
-  move_to(std::min(c.x, cols_ - 1), std::min(c.y, rows_ - 1), out);
-  if (!cursor_visible_) out += "\x1b[?25h";
-  cursor_visible_ = true;
 }
 
 }  // namespace roam::client

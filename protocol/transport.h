@@ -50,8 +50,11 @@ class Transport {
   uint64_t remote_num() const { return received_.back().num; }
 
   struct Received {
-    bool authentic = false;
-    uint64_t seq = 0;        // of the authentic datagram
+    // Authentic and well formed (an instruction of our version, or a
+    // fragment of one): the peer was heard. An authentic datagram that is
+    // undecodable or of another version is refused, counted in the drops.
+    bool accepted = false;
+    uint64_t seq = 0;        // of the accepted datagram
     bool new_state = false;  // remote() changed
     // The diff would pass a limit of ours (Errc::too_large): a server
     // that sends one is broken or hostile, and the connection should end.
@@ -61,7 +64,7 @@ class Transport {
     Received out;
     auto arrival = connection_.receive(datagram, now);
     if (!arrival) return out;
-    out.authentic = true;
+    out.accepted = true;
     out.seq = arrival->seq;
     if (arrival->instruction) out.new_state = process(*arrival->instruction, now, out.over_limit);
     return out;

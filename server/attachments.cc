@@ -242,7 +242,7 @@ void Attachments::on_datagram(std::span<const uint8_t> datagram, const sockaddr*
   const uint64_t now = uv_now(loop_);
   const uint64_t other_versions = a.transport.connection().drops().bad_version;
   const auto got = a.transport.receive(datagram, now);
-  if (!got.authentic) {
+  if (!got.accepted) {
     // Its key is right but its protocol is not ours: say which we speak.
     if (a.transport.connection().drops().bad_version > other_versions &&
         (!a.notice_at || now - *a.notice_at >= version_notice_interval_ms)) {

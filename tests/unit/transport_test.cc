@@ -174,25 +174,25 @@ TEST_CASE("forged, reflected and replayed datagrams are counted and ignored") {
 
   // Reflected back at the client: authentic, but in its own direction.
   auto r = p.client.receive(to_server[0], p.now);
-  CHECK_FALSE(r.authentic);
+  CHECK_FALSE(r.accepted);
   CHECK(p.client.connection().drops().wrong_direction == 1);
 
   // Forged: a flipped bit anywhere after the connection id.
   for (size_t i = 8; i < to_server[0].size(); i += 7) {
     auto bad = to_server[0];
     bad[i] ^= 0x40;
-    CHECK_FALSE(p.server.receive(bad, p.now).authentic);
+    CHECK_FALSE(p.server.receive(bad, p.now).accepted);
   }
   CHECK(p.server.connection().drops().auth_failed > 0);
   CHECK(p.server.remote().end() == 0);
 
   // The real one, then a replay of it: applied once.
   r = p.server.receive(to_server[0], p.now);
-  CHECK(r.authentic);
+  CHECK(r.accepted);
   CHECK(r.new_state);
   CHECK(p.server.remote().end() == 1);
   r = p.server.receive(to_server[0], p.now + 1);
-  CHECK(r.authentic);
+  CHECK(r.accepted);
   CHECK_FALSE(r.new_state);
   CHECK(p.server.remote().end() == 1);
 
@@ -201,7 +201,7 @@ TEST_CASE("forged, reflected and replayed datagrams are counted and ignored") {
   for (size_t n = 0; n < 1400; n += 13) {
     std::vector<uint8_t> junk(n);
     for (auto& b : junk) b = static_cast<uint8_t>(rng());
-    CHECK_FALSE(p.server.receive(junk, p.now).authentic);
+    CHECK_FALSE(p.server.receive(junk, p.now).accepted);
   }
 }
 
