@@ -204,7 +204,7 @@ class Client {
       stop(Ending::server_stopped);
       return;
     }
-    if (got.new_state || overlay_shown_) draw();
+    if (got.new_state || bar_shown_) draw();
     service();
   }
 
@@ -369,7 +369,7 @@ class Client {
   uint64_t heard_at() const { return heard_ ? transport_.connection().last_heard() : started_at_; }
 
   // The bar over the top row; empty when there is nothing to say.
-  std::string overlay(uint64_t now) const {
+  std::string status_text(uint64_t now) const {
     StatusFacts facts;
     facts.now = now;
     facts.help_until = help_until_;
@@ -386,8 +386,8 @@ class Client {
     draw_wanted_ = writer_->busy();
     if (draw_wanted_ || suspended_) return;
     const uint64_t now = uv_now(&loop_);
-    const std::string line = overlay(now);
-    if (line.empty() && overlay_shown_) display_->invalidate();  // repaint what the bar covered
+    const std::string line = status_text(now);
+    if (line.empty() && bar_shown_) display_->invalidate();  // repaint what the bar covered
     out_.clear();
     const HostState& state = transport_.remote();
     // Rows that left the session's screen go to the terminal's scrollback
@@ -409,7 +409,7 @@ class Client {
       display_->draw(state.screen, out_, &predictor_.overlay());
     }
     if (!line.empty()) out_ += fmt::format("\x1b""7\x1b[1;1H\x1b[0;7m{}\x1b[K\x1b[0m\x1b""8", line);
-    overlay_shown_ = !line.empty();
+    bar_shown_ = !line.empty();
     writer_->write(out_);
   }
 
@@ -487,7 +487,7 @@ class Client {
     const bool recheck = check && now >= *check;
     if (recheck) predict_update();
     const auto native_wake = native_ ? native_->wake_at() : std::nullopt;
-    if (recheck || overlay_shown_ || !overlay(now).empty() || (native_wake && now >= *native_wake)) draw();
+    if (recheck || bar_shown_ || !status_text(now).empty() || (native_wake && now >= *native_wake)) draw();
     if (const auto again = predictor_.next_check()) next = std::min(next, std::max(*again, now + 1));
     if (native_ && native_->wake_at()) next = std::min(next, *native_->wake_at());
     if (heard_) next = std::min(next, std::max(heard, link_.last_rebind()) + rebind_after_ms);
@@ -566,7 +566,7 @@ class Client {
   std::optional<uint64_t> detaching_, leaving_, ended_at_, help_until_;
   std::string leave_reason_;
   bool detach_confirmed_ = false;
-  bool overlay_shown_ = false, draw_wanted_ = false, suspended_ = false;
+  bool bar_shown_ = false, draw_wanted_ = false, suspended_ = false;
   bool stopped_ = false;
   Ending ending_ = Ending::error;
   std::string error_;
