@@ -445,7 +445,12 @@ class Client {
     }
     if (state.exited) {
       if (!ended_at_) ended_at_ = now;
-      if (now - *ended_at_ >= exit_ack_time) return stop(Ending::exited);
+      if (now - *ended_at_ >= exit_ack_time) {
+        // Our acknowledgement of the end once more: on hearing it the
+        // daemon removes the session at once, not after a timeout.
+        last_words();
+        return stop(Ending::exited);
+      }
       next = std::min(next, *ended_at_ + exit_ack_time);
     }
     if (daemon_gone(now))
